@@ -1,0 +1,73 @@
+"""Subcommands. Each module has ``register(subparsers, formatter)``, which sets
+``handler`` to a function taking a :class:`Context` and returning an exit code.
+
+Modules here import only the standard library at import time; everything heavy
+is imported inside handlers so the CLI starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..store import Store
+
+
+class CrisiswatchError(Exception):
+    """A failure to report in one line, without traceback."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class Context:
+    """Resolves --config and --db once, lazily, for a handler."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+
+    @cached_property
+    def config_path(self) -> Path:
+        from ..locations import default_config_path
+
+        return Path(self.args.config).expanduser() if self.args.config else default_config_path()
+
+    @cached_property
+    def config(self) -> Config:
+        from ..config import load_config
+
+        return load_config(self.config_path)
+
+    @cached_property
+    def db_path(self) -> Path:
+        from ..locations import default_db_path
+
+        if self.args.db:
+            return Path(self.args.db).expanduser()
+        return self.config.database_path() or default_db_path()
+
+    def open_store(self) -> Store:
+        from ..store import Store
+
+        return Store.open(self.db_path)
+
+
+def _commands() -> list:
+    from . import check, export, match, poll, run
+
+    modules = [run, poll, match, export, check]
+    for optional in ("demo", "feeds", "keywords", "completion"):
+        try:
+            modules.append(__import__(f"{__name__}.{optional}", fromlist=[optional]))
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{optional}":
+                raise
+    return modules
+
+
+COMMANDS = _commands()

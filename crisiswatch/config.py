@@ -1,0 +1,408 @@
+"""The one loader for feeds.toml.
+
+Every error is a :class:`ConfigError` whose message names the file, the line
+where we can find it, the key path (``feeds[3].url``) and what to write instead,
+because the people editing this file are analysts, not Python programmers.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .models import SEVERITIES
+
+MATCH_MODES = ("word", "exact", "prefix")
+RULE_SEVERITIES = (*SEVERITIES, "mute")
+
+
+class ConfigError(Exception):
+    """A problem the user fixes by editing the config file; shown without traceback."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    poll_interval: float = 300.0
+    timeout: float = 20.0
+    max_feed_bytes: int = 10_000_000
+    database: str | None = None
+    max_connections: int = 32
+    per_host_connections: int = 4
+    user_agent: str = "crisiswatch/0.1 (+https://github.com/crisiswatch/crisiswatch)"
+    bell: bool = True
+    notify_command: tuple[str, ...] = ()
+    notify_min_severity: str = "high"
+    webhook_url: str | None = None
+    surge_feeds: int = 3
+    """A story carried by this many distinct feeds within ``surge_window`` is a surge."""
+    surge_window: float = 3600.0
+    surge_factor: float = 4.0
+    """A keyword's mentions in the last hour above factor × its hourly baseline is a surge…"""
+    surge_min_mentions: int = 8
+    """…but only when it has at least this many mentions in that hour (quiet days stay quiet)."""
+    group_window: float = 172800.0
+    """How far back an incoming story is grouped with an existing alert (48h)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    name: str
+    url: str
+    interval: float | None = None
+    tags: tuple[str, ...] = ()
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Keyword:
+    term: str
+    aliases: tuple[str, ...] = ()
+    severity: str = "medium"
+    match: str = "word"
+    alert: bool = True
+    """False makes a context-only keyword: usable in rules, never alerts on its own."""
+
+    @property
+    def spellings(self) -> tuple[str, ...]:
+        return (self.term, *self.aliases)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str
+    all: tuple[str, ...] = ()
+    any: tuple[str, ...] = ()
+    none: tuple[str, ...] = ()
+    severity: str = "high"
+    """A severity, or "mute" to suppress the alert."""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: Path | None
+    settings: Settings = field(default_factory=Settings)
+    feeds: tuple[Feed, ...] = ()
+    keywords: tuple[Keyword, ...] = ()
+    rules: tuple[Rule, ...] = ()
+
+    def interval_for(self, feed: Feed) -> float:
+        return feed.interval if feed.interval is not None else self.settings.poll_interval
+
+    def database_path(self) -> Path | None:
+        """``settings.database`` resolved relative to the config file, if set."""
+        if not self.settings.database:
+            return None
+        db = Path(self.settings.database).expanduser()
+        if not db.is_absolute() and self.path is not None:
+            db = self.path.parent / db
+        return db
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$", re.IGNORECASE)
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "gb": 1000**3, "gib": 1024**3}
+
+
+def parse_duration(value: object) -> float:
+    """``90s``, ``5m``, ``1h``, ``2d`` or a bare number of seconds → seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        m = _DURATION.match(str(value))
+        if not m:
+            raise ValueError(f"{value!r} is not a duration")
+        seconds = float(m.group(1)) * _DURATION_UNITS[(m.group(2) or "s").lower()]
+    if seconds <= 0:
+        raise ValueError("must be more than zero")
+    return seconds
+
+
+def parse_size(value: object) -> int:
+    """``500KB``, ``10MB`` or a bare number of bytes → bytes."""
+    if isinstance(value, bool):
+        raise ValueError("expected a size")
+    if isinstance(value, int | float):
+        size = int(value)
+    else:
+        m = _SIZE.match(str(value))
+        if not m:
+            raise ValueError(f"{value!r} is not a size")
+        size = int(float(m.group(1)) * _SIZE_UNITS[(m.group(2) or "b").lower()])
+    if size <= 0:
+        raise ValueError("must be more than zero")
+    return size
+
+
+class _Reader:
+    """Validates the parsed TOML and turns problems into located ConfigErrors."""
+
+    def __init__(self, source: str, path: Path | None) -> None:
+        self.source = source
+        self.path = path
+        self.label = str(path) if path else "<config>"
+
+    # -- locating ----------------------------------------------------------
+    def line_of(self, keypath: str) -> int | None:
+        """Best-effort line number for a key path such as ``feeds[3].url``."""
+        lines = self.source.splitlines()
+        parts = re.findall(r"([A-Za-z_][\w-]*)(?:\[(\d+)\])?", keypath)
+        start = 0
+        for i, (name, index) in enumerate(parts):
+            last = i == len(parts) - 1
+            if index:
+                header = re.compile(rf"^\s*\[\[\s*{re.escape(name)}\s*\]\]")
+                seen = -1
+                for n in range(start, len(lines)):
+                    if header.match(lines[n]):
+                        seen += 1
+                        if seen == int(index):
+                            start = n
+                            break
+                else:
+                    return None
+                if last:
+                    return start + 1
+                continue
+            table = re.compile(rf"^\s*\[\s*{re.escape(name)}\s*\]")
+            key = re.compile(rf"^\s*\"?{re.escape(name)}\"?\s*=")
+            for n in range(start, len(lines)):
+                if key.match(lines[n]) or (not last and table.match(lines[n])):
+                    start = n
+                    break
+                if n > start and lines[n].lstrip().startswith("[") and i > 0:
+                    return start + 1
+            else:
+                return None
+            if last:
+                return start + 1
+        return None
+
+    def fail(self, keypath: str, problem: str, fix: str) -> ConfigError:
+        line = self.line_of(keypath) if keypath else None
+        where = f"{self.label}:{line}" if line else self.label
+        key = f" {keypath}:" if keypath else ""
+        return ConfigError(f"{where}:{key} {problem}\n  fix: {fix}")
+
+    # -- typed getters -----------------------------------------------------
+    def check_keys(self, table: dict[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
+        for key in table:
+            if key not in allowed:
+                close = difflib.get_close_matches(key, allowed, n=1)
+                hint = f"did you mean {close[0]!r}?" if close else f"allowed keys: {', '.join(allowed)}"
+                raise self.fail(f"{prefix}{key}" if prefix else key, f"unknown key {key!r}", hint)
+
+    def string(self, table: dict[str, Any], key: str, path: str, *, required: bool = False) -> str | None:
+        if key not in table:
+            if required:
+                raise self.fail(path.rsplit(".", 1)[0], f"missing {key!r}", f'add {key} = "…"')
+            return None
+        value = table[key]
+        if not isinstance(value, str):
+            raise self.fail(path, f"must be a string, not {type(value).__name__}", f'write {key} = "…" in quotes')
+        return value
+
+    def strings(self, table: dict[str, Any], key: str, path: str) -> tuple[str, ...]:
+        value = table.get(key, [])
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(path, "must be a list of strings", f'write {key} = ["…", "…"]')
+        return tuple(v.strip() for v in value if v.strip())
+
+    def convert(self, table: dict[str, Any], key: str, path: str, fn: Any, example: str) -> Any:
+        try:
+            return fn(table[key])
+        except (ValueError, TypeError) as exc:
+            raise self.fail(path, f"{exc}", f"write {key} = {example}") from None
+
+    # -- sections ------------------------------------------------------------
+    def settings(self, raw: Any) -> Settings:
+        if not isinstance(raw, dict):
+            raise self.fail("settings", "must be a table", "write [settings] on its own line")
+        fields = tuple(Settings.__dataclass_fields__)
+        self.check_keys(raw, fields, "settings.")
+        values: dict[str, Any] = {}
+        for key in ("poll_interval", "timeout", "surge_window", "group_window"):
+            if key in raw:
+                values[key] = self.convert(raw, key, f"settings.{key}", parse_duration, '"5m"')
+        if "max_feed_bytes" in raw:
+            values["max_feed_bytes"] = self.convert(raw, "max_feed_bytes", "settings.max_feed_bytes", parse_size, '"10MB"')
+        for key in ("database", "user_agent", "webhook_url"):
+            if key in raw:
+                values[key] = self.string(raw, key, f"settings.{key}")
+        if values.get("webhook_url") and not _is_http_url(values["webhook_url"]):
+            raise self.fail("settings.webhook_url", "must be an http(s) URL", 'write webhook_url = "https://…"')
+        for key in ("max_connections", "per_host_connections", "surge_feeds", "surge_min_mentions"):
+            if key in raw:
+                value = raw[key]
+                if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                    raise self.fail(f"settings.{key}", "must be a whole number of at least 1", f"write {key} = 4")
+                values[key] = value
+        if "surge_factor" in raw:
+            value = raw["surge_factor"]
+            if not isinstance(value, int | float) or isinstance(value, bool) or value <= 1:
+                raise self.fail("settings.surge_factor", "must be a number above 1", "write surge_factor = 4.0")
+            values["surge_factor"] = float(value)
+        if "bell" in raw:
+            if not isinstance(raw["bell"], bool):
+                raise self.fail("settings.bell", "must be true or false", "write bell = true")
+            values["bell"] = raw["bell"]
+        if "notify_command" in raw:
+            cmd = raw["notify_command"]
+            if not isinstance(cmd, list) or not cmd or not all(isinstance(c, str) for c in cmd):
+                raise self.fail(
+                    "settings.notify_command",
+                    "must be a non-empty list of strings (an argv, never run through a shell)",
+                    'write notify_command = ["notify-send", "crisiswatch", "{title}"]',
+                )
+            values["notify_command"] = tuple(cmd)
+        if "notify_min_severity" in raw:
+            values["notify_min_severity"] = self.severity(raw, "notify_min_severity", "settings.notify_min_severity")
+        return Settings(**values)
+
+    def severity(self, table: dict[str, Any], key: str, path: str, allowed: tuple[str, ...] = SEVERITIES) -> str:
+        value = table[key]
+        if not isinstance(value, str) or value.strip().lower() not in allowed:
+            raise self.fail(path, f"{value!r} is not a severity", f"use one of: {' | '.join(allowed)}")
+        return value.strip().lower()
+
+    def feeds(self, raw: Any) -> tuple[Feed, ...]:
+        if not isinstance(raw, list):
+            raise self.fail("feeds", "must be an array of tables", "write each feed under its own [[feeds]] header")
+        feeds: list[Feed] = []
+        names: dict[str, int] = {}
+        allowed = ("name", "url", "interval", "tags", "enabled")
+        for i, table in enumerate(raw):
+            p = f"feeds[{i}]"
+            if not isinstance(table, dict):
+                raise self.fail(p, "must be a table", "write each feed under its own [[feeds]] header")
+            self.check_keys(table, allowed, f"{p}.")
+            url = (self.string(table, "url", f"{p}.url", required=True) or "").strip()
+            if not _is_http_url(url):
+                raise self.fail(f"{p}.url", f"{url!r} is not an http(s) URL", 'write url = "https://example.org/feed.xml"')
+            name = (self.string(table, "name", f"{p}.name") or "").strip() or urlsplit(url).netloc
+            key = name.casefold()
+            if key in names:
+                raise self.fail(
+                    f"{p}.name",
+                    f"duplicate feed name {name!r} (also feeds[{names[key]}])",
+                    "give every feed a different name",
+                )
+            names[key] = i
+            interval = None
+            if "interval" in table:
+                interval = self.convert(table, "interval", f"{p}.interval", parse_duration, '"10m"')
+            enabled = table.get("enabled", True)
+            if not isinstance(enabled, bool):
+                raise self.fail(f"{p}.enabled", "must be true or false", "write enabled = false")
+            feeds.append(Feed(name, url, interval, self.strings(table, "tags", f"{p}.tags"), enabled))
+        return tuple(feeds)
+
+    def keywords(self, raw: Any) -> tuple[Keyword, ...]:
+        if not isinstance(raw, list):
+            raise self.fail("keywords", "must be an array of tables", "write each keyword under its own [[keywords]] header")
+        out: list[Keyword] = []
+        terms: dict[str, int] = {}
+        allowed = ("term", "aliases", "severity", "match", "alert")
+        for i, table in enumerate(raw):
+            p = f"keywords[{i}]"
+            if not isinstance(table, dict):
+                raise self.fail(p, "must be a table", "write each keyword under its own [[keywords]] header")
+            self.check_keys(table, allowed, f"{p}.")
+            term = (self.string(table, "term", f"{p}.term", required=True) or "").strip()
+            if not term:
+                raise self.fail(f"{p}.term", "the term is empty", 'write term = "Vučić"')
+            if term.casefold() in terms:
+                raise self.fail(
+                    f"{p}.term", f"duplicate keyword {term!r} (also keywords[{terms[term.casefold()]}])",
+                    "merge the two entries and list other spellings under aliases",
+                )
+            terms[term.casefold()] = i
+            severity = self.severity(table, "severity", f"{p}.severity") if "severity" in table else "medium"
+            match = "word"
+            if "match" in table:
+                match = self.severity(table, "match", f"{p}.match", MATCH_MODES)
+            alert = table.get("alert", True)
+            if not isinstance(alert, bool):
+                raise self.fail(f"{p}.alert", "must be true or false", "write alert = false for a context-only word")
+            out.append(Keyword(term, self.strings(table, "aliases", f"{p}.aliases"), severity, match, alert))
+        return tuple(out)
+
+    def rules(self, raw: Any, keywords: tuple[Keyword, ...]) -> tuple[Rule, ...]:
+        if not isinstance(raw, list):
+            raise self.fail("rules", "must be an array of tables", "write each rule under its own [[rules]] header")
+        known = {k.term.casefold(): k.term for k in keywords}
+        out: list[Rule] = []
+        allowed = ("name", "all", "any", "none", "severity")
+        for i, table in enumerate(raw):
+            p = f"rules[{i}]"
+            if not isinstance(table, dict):
+                raise self.fail(p, "must be a table", "write each rule under its own [[rules]] header")
+            self.check_keys(table, allowed, f"{p}.")
+            name = (self.string(table, "name", f"{p}.name", required=True) or "").strip()
+            if not name:
+                raise self.fail(f"{p}.name", "the name is empty", 'write name = "KFOR at a roadblock"')
+            lists: dict[str, tuple[str, ...]] = {}
+            for key in ("all", "any", "none"):
+                terms = []
+                for term in self.strings(table, key, f"{p}.{key}"):
+                    if term.casefold() not in known:
+                        close = difflib.get_close_matches(term, list(known.values()), n=1)
+                        hint = f"did you mean {close[0]!r}?" if close else "add it as a [[keywords]] entry first"
+                        raise self.fail(f"{p}.{key}", f"unknown keyword {term!r}", hint)
+                    terms.append(known[term.casefold()])
+                lists[key] = tuple(terms)
+            if not lists["all"] and not lists["any"]:
+                raise self.fail(p, f"rule {name!r} has no condition", 'give it all = ["…"] or any = ["…"]')
+            if "severity" not in table:
+                raise self.fail(p, f"rule {name!r} has no severity", f"add severity = one of {' | '.join(RULE_SEVERITIES)}")
+            severity = self.severity(table, "severity", f"{p}.severity", RULE_SEVERITIES)
+            out.append(Rule(name, lists["all"], lists["any"], lists["none"], severity))
+        return tuple(out)
+
+
+def _is_http_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def parse_config(source: str, path: Path | None = None) -> Config:
+    reader = _Reader(source, path)
+    try:
+        data = tomllib.loads(source)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"{reader.label}: not valid TOML: {exc}\n"
+            "  fix: check quotes, commas and brackets on that line (strings need \"double quotes\")"
+        ) from None
+    reader.check_keys(data, ("settings", "feeds", "keywords", "rules"), "")
+    settings = reader.settings(data.get("settings", {}))
+    feeds = reader.feeds(data.get("feeds", []))
+    keywords = reader.keywords(data.get("keywords", []))
+    rules = reader.rules(data.get("rules", []), keywords)
+    return Config(path, settings, feeds, keywords, rules)
+
+
+def load_config(path: Path) -> Config:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: no such config file\n  fix: pass --config PATH, or create it (the repository's feeds.toml is a template)"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}\n  fix: check the path and its permissions") from None
+    try:
+        source = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 text\n  fix: save the file as UTF-8") from None
+    return parse_config(source, path.resolve())

@@ -1,0 +1,145 @@
+"""Plain data passed between the pipeline stages.
+
+The pipeline is feed → fetch → parse → normalise → match → store → events. Each
+stage hands the next one of these frozen records, so stages can run in other
+threads or processes (they pickle) and be tested on their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+SEVERITIES: tuple[str, ...] = ("low", "medium", "high", "critical")
+"""Ordered weakest first; the index is the rank used for comparisons."""
+
+
+def severity_rank(severity: str) -> int:
+    return SEVERITIES.index(severity)
+
+
+def raise_severity(severity: str, steps: int = 1) -> str:
+    """One step up the ladder, saturating at critical (used for surges)."""
+    return SEVERITIES[min(len(SEVERITIES) - 1, severity_rank(severity) + steps)]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(dt: datetime | None) -> str | None:
+    """The one timestamp format stored and exported: ISO-8601 UTC ending in Z.
+
+    Fixed width, so string order in SQLite is time order.
+    """
+    if dt is None:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def from_iso(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """What one HTTP fetch of one feed produced, success or not.
+
+    ``error`` is a short human reason ("timed out after 20s", "HTTP 500",
+    "body over 10MB cap"); ``error_kind`` a stable token for logic
+    (timeout, size, http, network, redirect, gone, ratelimit).
+    """
+
+    url: str
+    status: int | None = None
+    body: bytes | None = None
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    moved_to: str | None = None
+    """Set when every hop to the final URL was a permanent redirect (301/308)."""
+    error: str | None = None
+    error_kind: str | None = None
+    retry_after: float | None = None
+    """Seconds the server asked us to wait (429/503 Retry-After)."""
+    elapsed: float = 0.0
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedItem:
+    """One entry of a feed, already cleaned to plain, bounded, safe text."""
+
+    key: str
+    """Identity within its feed: guid, else link, else a hash of title + summary."""
+    title: str
+    link: str | None
+    guid: str | None
+    summary: str
+    author: str | None
+    published: datetime
+    """UTC; missing dates become the fetch time, future dates are clamped to it."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    title: str | None
+    items: tuple[ParsedItem, ...]
+    error: str | None = None
+    """Set when the document is not a usable feed (HTML page, empty, malformed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One keyword occurrence, with offsets into the ORIGINAL text."""
+
+    keyword: str
+    """Canonical term."""
+    matched: str
+    """The text as written in the original, ``text[start:end]``."""
+    start: int
+    end: int
+    severity: str
+    alias: str = ""
+    """The keyword or alias spelling that matched."""
+    normalised: str = ""
+    """The normalised form of the matched text."""
+    ending: str = ""
+    """Grammatical ending accepted after the alias ('' when none)."""
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "keyword": self.keyword,
+            "matched": self.matched,
+            "start": self.start,
+            "end": self.end,
+            "severity": self.severity,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """The matcher's verdict on one item: does it alert, how seriously, why."""
+
+    hits: tuple[Hit, ...]
+    keywords: tuple[str, ...]
+    """Canonical terms that alert, sorted, unique."""
+    severity: str | None
+    """None means no alert (no keyword, only context keywords, or muted by a rule)."""
+    rules: tuple[str, ...] = field(default=())
+    """Names of the rules that fired."""
+
+    @property
+    def alerts(self) -> bool:
+        return self.severity is not None
