@@ -1,0 +1,82 @@
+"""``crisiswatch check``: validate the config, optionally probe every feed."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from . import Context
+
+if TYPE_CHECKING:
+    from ..config import Config, Feed
+
+
+def register(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFormatter]) -> None:
+    p = sub.add_parser(
+        "check", help="validate the config; --probe fetches every feed once", formatter_class=formatter,
+        description="Load and validate the config and say which file was used. With --probe, fetch every "
+        "feed once (nothing is written to the database) and print a table of results.",
+        epilog="examples:\n"
+        "  crisiswatch check\n"
+        "  crisiswatch --config ~/kosovo.toml check --probe",
+    )
+    p.add_argument("--probe", action="store_true", help="fetch and parse every feed once, without storing")
+    p.set_defaults(handler=run)
+
+
+def run(ctx: Context) -> int:
+    config = ctx.config
+    enabled = sum(1 for f in config.feeds if f.enabled)
+    print(f"config: {ctx.config_path.resolve()}")
+    print(f"database: {ctx.db_path}")
+    print(f"ok: {len(config.feeds)} feeds ({enabled} enabled), {len(config.keywords)} keywords "
+          f"({sum(len(k.aliases) for k in config.keywords)} aliases), {len(config.rules)} rules")
+    if not ctx.args.probe:
+        return 0
+    import asyncio
+
+    rows = asyncio.run(_probe(config))
+    _print_table(rows)
+    failed = sum(1 for r in rows if r[1] != "ok")
+    print(f"\n{len(rows) - failed} of {len(rows)} feeds ok", file=sys.stderr)
+    return 1 if failed else 0
+
+
+async def _probe(config: Config) -> list[tuple[str, str, str, str, str, str]]:
+    import asyncio
+    import time
+
+    from ..fetch import Fetcher
+    from ..models import iso, utcnow
+    from ..parse import parse_feed
+
+    async def one(fetcher: Fetcher, feed: Feed) -> tuple[str, str, str, str, str, str]:
+        started = time.monotonic()
+        result = await fetcher.fetch(feed.url)
+        status = str(result.status) if result.status is not None else "---"
+        if not result.ok or result.body is None:
+            return (feed.name, "error", status, "", "", f"{time.monotonic() - started:.2f}s  {result.error}")
+        parsed = await asyncio.to_thread(parse_feed, result.body, content_type=result.content_type,
+                                         url=result.url, fetched_at=utcnow())
+        elapsed = f"{time.monotonic() - started:.2f}s"
+        if parsed.error:
+            return (feed.name, "error", status, "", "", f"{elapsed}  {parsed.error}")
+        newest = max((i.published for i in parsed.items), default=None)
+        note = f"  moved permanently to {result.moved_to}" if result.moved_to else ""
+        return (feed.name, "ok", status, str(len(parsed.items)), iso(newest) or "", elapsed + note)
+
+    async with Fetcher(config.settings) as fetcher:
+        return list(await asyncio.gather(*(one(fetcher, f) for f in config.feeds if f.enabled)))
+
+
+def _print_table(rows: list[tuple[str, ...]]) -> None:
+    from ..text import strip_unsafe
+
+    header = ("feed", "result", "http", "items", "newest item", "time")
+    widths = [max(len(header[i]), *(len(r[i]) for r in rows)) if rows else len(header[i]) for i in range(5)]
+    print()
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=False)) + "  " + header[5])
+    for r in ((strip_unsafe(c) for c in row) for row in rows):
+        r = tuple(r)
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[5])

@@ -1,0 +1,82 @@
+"""``crisiswatch poll``: headless polling, once or forever."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from . import Context
+
+if TYPE_CHECKING:
+    from ..notify import Notifier
+
+
+def register(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFormatter]) -> None:
+    p = sub.add_parser(
+        "poll", help="poll feeds headless (forever, or --once)", formatter_class=formatter,
+        description="Fetch every feed on its interval, store new items, raise alerts. Runs until "
+        "SIGINT/SIGTERM; each cycle ends with a summary line on stderr.",
+        epilog="examples:\n"
+        "  crisiswatch poll --once           one cycle, then exit\n"
+        "  crisiswatch poll --once -v        with a line per feed\n"
+        "  crisiswatch --db /srv/cw.db poll  run forever (e.g. under systemd or tmux)",
+    )
+    p.add_argument("--once", action="store_true", help="poll every feed once and exit")
+    p.add_argument("-v", "--verbose", action="store_true", help="print a line per feed")
+    p.set_defaults(handler=run)
+
+
+def run(ctx: Context) -> int:
+    import asyncio
+    import signal
+
+    from ..poller import FeedReport, Poller, PollSummary
+
+    config = ctx.config
+    if not config.feeds:
+        print(f"crisiswatch: {ctx.config_path} has no [[feeds]]; add one (see `crisiswatch feeds add --help`)",
+              file=sys.stderr)
+        return 2
+    verbose = ctx.args.verbose
+
+    def report(r: FeedReport) -> None:
+        if verbose:
+            print(r.line(), file=sys.stderr, flush=True)
+
+    def summary(s: PollSummary) -> None:
+        print(s.line(), file=sys.stderr, flush=True)
+
+    notifier = _notifier(ctx)
+    store = ctx.open_store()
+    poller = Poller(config, store, on_report=report, notifier=notifier)
+
+    async def main() -> int:
+        if ctx.args.once:
+            result = await poller.poll_once()
+            summary(result)
+            return 0
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await poller.run(stop, on_summary=summary)
+        print("crisiswatch: stopped", file=sys.stderr)
+        return 0
+
+    try:
+        return asyncio.run(main())
+    finally:
+        poller.close()
+        if notifier is not None:
+            notifier.close()
+        store.close()
+
+
+def _notifier(ctx: Context) -> Notifier | None:
+    settings = ctx.config.settings
+    if not settings.notify_command and not settings.webhook_url:
+        return None
+    from ..notify import Notifier
+
+    return Notifier(settings, ctx.db_path)

@@ -1,0 +1,295 @@
+"""The one poller: schedules feeds, fetches, parses, matches, stores.
+
+Used by ``crisiswatch poll``, the TUI (in a worker thread with its own event
+loop) and the benchmarks. Fetching is async (httpx); parsing and matching run
+in a process pool so a 5 MB feed never delays other feeds' deadlines and both
+cores work; SQLite writes go through one dedicated thread, one transaction per
+feed, so the event loop never waits on the disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from .config import Config, Feed, Keyword, Rule
+from .models import Assessment, FetchResult, ParsedFeed, from_iso, utcnow
+from .store import FeedOutcome, Store
+
+if TYPE_CHECKING:
+    from .fetch import Fetcher
+
+MAX_BACKOFF = 3600.0
+"""Failing feeds are retried at most this far apart (or their own interval, if longer)."""
+BATCH_WINDOW = 30.0
+"""Feeds due within this many seconds of each other are polled in one cycle."""
+
+
+@dataclass(slots=True)
+class FeedReport:
+    """One feed's line in ``poll -v``."""
+
+    name: str
+    status: str
+    http_status: int | None
+    items: int
+    new_items: int
+    new_alerts: int
+    seconds: float
+    error: str | None = None
+
+    def line(self) -> str:
+        code = str(self.http_status) if self.http_status is not None else "---"
+        text = f"{self.status:<12} {code:>3}  {self.name}: {self.items} items, {self.new_items} new, " \
+               f"{self.new_alerts} alerts, {self.seconds:.2f}s"
+        if self.error:
+            text += f" — {self.error}"
+        return text
+
+
+@dataclass(slots=True)
+class PollSummary:
+    feeds: int = 0
+    ok: int = 0
+    not_modified: int = 0
+    errors: int = 0
+    new_items: int = 0
+    new_alerts: int = 0
+    seconds: float = 0.0
+    reports: list[FeedReport] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (f"polled {self.feeds} feeds in {self.seconds:.1f}s: {self.ok} ok, {self.not_modified} not modified, "
+                f"{self.errors} errors; {self.new_items} new items, {self.new_alerts} new alerts")
+
+
+# -- worker-process side ----------------------------------------------------------
+_MATCHER: Any = None
+
+
+def _init_worker(keywords: Sequence[Keyword], rules: Sequence[Rule]) -> None:
+    global _MATCHER
+    from .match import Matcher
+
+    _MATCHER = Matcher(keywords, rules)
+
+
+def parse_and_match(body: bytes, content_type: str | None, url: str,
+                    fetched_at: datetime) -> tuple[ParsedFeed, list[Assessment | None]]:
+    """Parse a fetched body and assess each item; runs in a worker process."""
+    from .parse import parse_feed
+
+    parsed = parse_feed(body, content_type=content_type, url=url, fetched_at=fetched_at)
+    if parsed.error:
+        return parsed, []
+    assessments: list[Assessment | None] = []
+    for item in parsed.items:
+        verdict = _MATCHER.assess(item.title, item.summary)
+        assessments.append(verdict if verdict.severity is not None else None)
+    return parsed, assessments
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """fork is fastest, but forking a threaded process (the TUI) can deadlock."""
+    if os.name == "posix" and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
+
+
+# -- the poller ---------------------------------------------------------------------
+class Poller:
+    """Polls the configured feeds into a Store.
+
+    Build it, use it and close it on one thread (the Store's connection is
+    driven from a private writer thread, but created by the caller).
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        *,
+        on_report: Callable[[FeedReport], None] | None = None,
+        notifier: Any = None,
+        clock: Callable[[], datetime] = utcnow,
+        workers: int | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.on_report = on_report
+        self.notifier = notifier
+        self.clock = clock
+        self.workers = workers if workers is not None else max(1, min(4, os.cpu_count() or 1))
+        self._pool: Executor | None = None
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crisiswatch-store")
+        self._feed_ids = store.sync_feeds(config.feeds)
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._force_all = False
+
+    # -- lifecycle ------------------------------------------------------------------
+    def _executor(self) -> Executor:
+        if self._pool is None:
+            if self.workers <= 1:
+                _init_worker(self.config.keywords, self.config.rules)
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crisiswatch-parse")
+            else:
+                self._pool = ProcessPoolExecutor(
+                    max_workers=self.workers, mp_context=_pool_context(), initializer=_init_worker,
+                    initargs=(self.config.keywords, self.config.rules))
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self._writer.shutdown(wait=True)
+
+    def request_poll(self) -> None:
+        """Ask a running :meth:`run` loop to poll every feed now; safe from any thread."""
+        self._force_all = True
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    # -- one cycle --------------------------------------------------------------------
+    async def _feed_rows(self) -> dict[str, dict[str, Any]]:
+        return {row["name"]: row for row in await self._write(self.store.feeds)}
+
+    async def _active_feeds(self) -> list[Feed]:
+        rows = await self._feed_rows()
+        return [f for f in self.config.feeds if f.enabled and not rows.get(f.name, {}).get("gone")]
+
+    async def due_feeds(self, now: datetime, *, window: float = BATCH_WINDOW) -> list[Feed]:
+        rows = await self._feed_rows()
+        horizon = now + timedelta(seconds=window)
+        due = []
+        for feed in self.config.feeds:
+            row = rows.get(feed.name)
+            if not feed.enabled or row is None or row["gone"]:
+                continue
+            next_poll = from_iso(row["next_poll"])
+            if next_poll is None or next_poll <= horizon:
+                due.append(feed)
+        return due
+
+    async def poll_once(self, feeds: Sequence[Feed] | None = None) -> PollSummary:
+        """Fetch every given feed (default: every enabled, not-gone feed) once."""
+        from .fetch import Fetcher
+
+        feeds = list(feeds) if feeds is not None else await self._active_feeds()
+        started = time.monotonic()
+        summary = PollSummary(feeds=len(feeds))
+        await self._write(self.store.add_event, "poll_started", detail=f"{len(feeds)} feeds due")
+        async with Fetcher(self.config.settings) as fetcher:
+            results = await asyncio.gather(*(self._poll_feed(fetcher, feed) for feed in feeds))
+        for report, outcome in results:
+            summary.reports.append(report)
+            if outcome.status == "ok":
+                summary.ok += 1
+            elif outcome.status == "not_modified":
+                summary.not_modified += 1
+            else:
+                summary.errors += 1
+            summary.new_items += outcome.new_items
+            summary.new_alerts += len(outcome.new_alerts)
+        summary.seconds = time.monotonic() - started
+        await self._write(self.store.add_event, "poll_finished", detail=summary.line())
+        return summary
+
+    async def _write(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._writer, lambda: fn(*args, **kwargs))
+
+    async def _poll_feed(self, fetcher: Fetcher, feed: Feed) -> tuple[FeedReport, FeedOutcome]:
+        feed_id = self._feed_ids[feed.name]
+        row = await self._write(self.store.feed, feed_id) or {}
+        started = time.monotonic()
+        url = row.get("url") or feed.url
+        result = await fetcher.fetch(url, etag=row.get("etag"), last_modified=row.get("last_modified"))
+        parsed: ParsedFeed | None = None
+        assessments: list[Assessment | None] = []
+        fetched_at = self.clock()
+        if result.ok and result.body is not None and not result.not_modified:
+            parsed, assessments = await self._parse(result, fetched_at)
+        failures = row.get("failures", 0) + (0 if result.ok and (parsed is None or not parsed.error) else 1)
+        next_poll = self._next_poll(feed, result, failures, fetched_at)
+        outcome = await self._write(self.store.record_result, feed_id, result, parsed, assessments,
+                                    settings=self.config.settings, next_poll=next_poll, now=fetched_at)
+        if self.notifier is not None:
+            for alert in outcome.new_alerts:
+                self.notifier.submit(alert)
+        report = FeedReport(feed.name, outcome.status, result.status, len(parsed.items) if parsed else 0,
+                            outcome.new_items, len(outcome.new_alerts), time.monotonic() - started, outcome.error)
+        if self.on_report is not None:
+            self.on_report(report)
+        return report, outcome
+
+    async def _parse(self, result: FetchResult, fetched_at: datetime) -> tuple[ParsedFeed, list[Assessment | None]]:
+        loop = asyncio.get_running_loop()
+        assert result.body is not None
+        for attempt in range(2):
+            try:
+                return await loop.run_in_executor(self._executor(), parse_and_match, result.body,
+                                                  result.content_type, result.url, fetched_at)
+            except BrokenProcessPool:
+                # A worker died (out of memory on a hostile feed?): start a fresh pool once.
+                self._pool = None
+                if attempt:
+                    return ParsedFeed(None, (), error="parser process crashed on this feed"), []
+            except Exception as exc:  # a parser bug must cost one feed, never the poll
+                return ParsedFeed(None, (), error=f"parse failed: {type(exc).__name__}: {exc}"), []
+        raise AssertionError("unreachable")
+
+    def _next_poll(self, feed: Feed, result: FetchResult, failures: int, now: datetime) -> datetime:
+        interval = self.config.interval_for(feed)
+        if result.retry_after is not None:
+            delay = max(result.retry_after, interval)
+        elif failures:
+            cap = max(MAX_BACKOFF, interval)
+            delay = min(interval * 2 ** (failures - 1), cap) * random.uniform(0.85, 1.15)
+        else:
+            delay = interval * random.uniform(0.97, 1.03)
+        return now + timedelta(seconds=delay)
+
+    # -- forever ----------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event, *, on_summary: Callable[[PollSummary], None] | None = None) -> None:
+        """Poll due feeds until ``stop`` is set; sleeps until the next feed is due."""
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        while not stop.is_set():
+            now = self.clock()
+            feeds = await self._active_feeds() if self._force_all else await self.due_feeds(now)
+            self._force_all = False
+            if feeds:
+                summary = await self.poll_once(feeds)
+                if on_summary is not None:
+                    on_summary(summary)
+            rows = await self._feed_rows()
+            enabled = [rows[f.name] for f in self.config.feeds if f.enabled and f.name in rows]
+            delay = self._seconds_until_next(enabled, self.clock())
+            self._wake.clear()
+            stop_task = asyncio.ensure_future(stop.wait())
+            wake_task = asyncio.ensure_future(self._wake.wait())
+            await asyncio.wait({stop_task, wake_task}, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+            for task in (stop_task, wake_task):
+                task.cancel()
+
+    @staticmethod
+    def _seconds_until_next(rows: list[dict[str, Any]], now: datetime) -> float:
+        times = [from_iso(row["next_poll"]) for row in rows if not row["gone"]]
+        pending = [t for t in times if t is not None]
+        if len(pending) < len(times):
+            return 0.0
+        if not pending:
+            return 60.0
+        return max(1.0, min(300.0, (min(pending) - now).total_seconds()))
