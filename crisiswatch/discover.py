@@ -1,0 +1,174 @@
+"""Turn whatever URL an analyst pastes into a feed URL and a name.
+
+People copy the address of the outlet's page, not of its RSS file, so
+``feeds add`` follows the page's ``<link rel="alternate">`` the way browsers
+and feed readers do. The first fetch is bounded in time and size because the
+URL is arbitrary; feedparser only ever sees bytes we fetched.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit
+
+FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml")
+MAX_DISCOVERY_BYTES = 5_000_000
+_FEED_SNIFF = re.compile(rb"<(rss|feed|rdf:RDF)[\s>]", re.IGNORECASE)
+_HTML_SNIFF = re.compile(rb"<(!doctype\s+html|html|head|body)[\s>]", re.IGNORECASE)
+
+
+class DiscoveryError(Exception):
+    """No usable feed at that URL; the message says what was found instead."""
+
+
+@dataclass(frozen=True, slots=True)
+class Discovered:
+    url: str
+    """The feed's own URL (the alternate link for a page, else the URL given)."""
+    title: str
+    """The feed's title as plain text, else its host."""
+    via_page: bool = False
+
+
+class _LinkFinder(HTMLParser):
+    """Collects feed ``<link rel="alternate">`` hrefs and ``<base href>`` in document order."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.links: list[tuple[str, str]] = []
+        self.base: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k.lower(): (v or "") for k, v in attrs}
+        if tag == "base" and self.base is None and a.get("href"):
+            self.base = a["href"].strip()
+        if tag not in ("link", "a"):
+            return
+        rels = a.get("rel", "").lower().split()
+        kind = a.get("type", "").split(";")[0].strip().lower()
+        if "alternate" in rels and kind in FEED_TYPES and a.get("href", "").strip():
+            self.links.append((a["href"].strip(), a.get("title", "").strip()))
+
+    handle_startendtag = handle_starttag
+
+
+def find_feed_links(html: str, base_url: str) -> list[tuple[str, str]]:
+    """Absolute alternate feed URLs and their link titles, first one first."""
+    finder = _LinkFinder()
+    try:
+        finder.feed(html)
+        finder.close()
+    except Exception:  # broken markup still yields the links seen so far
+        pass
+    base = urljoin(base_url, finder.base) if finder.base else base_url
+    out: list[tuple[str, str]] = []
+    for href, title in finder.links:
+        url = urljoin(base, href)
+        if urlsplit(url).scheme in ("http", "https") and url not in (u for u, _ in out):
+            out.append((url, title))
+    return out
+
+
+def _looks_like_feed(content_type: str, body: bytes) -> bool:
+    head = body[:2048].lstrip()
+    if _FEED_SNIFF.search(head):
+        return True
+    if _HTML_SNIFF.search(head):
+        return False
+    return any(t in content_type for t in ("xml", "rss", "atom"))
+
+
+def _host(url: str) -> str:
+    host = urlsplit(url).hostname or url
+    return host.removeprefix("www.")
+
+
+class _Fetcher:
+    def __init__(self, timeout: float, max_bytes: int, user_agent: str) -> None:
+        import httpx
+
+        self.max_bytes = max_bytes
+        self.client = httpx.Client(
+            timeout=timeout,
+            follow_redirects=True,
+            max_redirects=5,
+            headers={"User-Agent": user_agent, "Accept": "application/rss+xml, application/atom+xml, "
+                     "application/xml;q=0.9, text/html;q=0.8, */*;q=0.5"},
+        )
+
+    def get(self, url: str) -> tuple[str, str, bytes]:
+        """(final URL, content type, body) or a DiscoveryError with a one-line reason."""
+        import httpx
+
+        try:
+            with self.client.stream("GET", url) as resp:
+                if resp.status_code >= 400:
+                    raise DiscoveryError(f"{url}: HTTP {resp.status_code}")
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in resp.iter_bytes():
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        raise DiscoveryError(f"{url}: larger than {self.max_bytes // 1_000_000}MB")
+                    chunks.append(chunk)
+                return str(resp.url), resp.headers.get("content-type", "").lower(), b"".join(chunks)
+        except httpx.TimeoutException:
+            raise DiscoveryError(f"{url}: timed out") from None
+        except httpx.TooManyRedirects:
+            raise DiscoveryError(f"{url}: too many redirects") from None
+        except httpx.HTTPError as exc:
+            reason = str(exc) or type(exc).__name__
+            raise DiscoveryError(f"{url}: {reason}") from None
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _feed_title(body: bytes, content_type: str, url: str) -> str | None:
+    """The feed's title, or None when feedparser finds no feed in the bytes."""
+    import feedparser
+
+    from .text import plain_text
+
+    parsed = feedparser.parse(body, response_headers={"content-type": content_type or "application/xml",
+                                                      "content-location": url})
+    if not parsed.get("version") and not parsed.get("entries"):
+        return None
+    return plain_text(parsed.get("feed", {}).get("title"), max_len=80) or _host(url)
+
+
+def discover(url: str, *, timeout: float = 15.0, max_bytes: int = MAX_DISCOVERY_BYTES,
+             user_agent: str = "crisiswatch") -> Discovered:
+    """Fetch ``url``; if it is a feed use it, if it is a page follow its first feed link."""
+    fetcher = _Fetcher(timeout, max_bytes, user_agent)
+    try:
+        final, ctype, body = fetcher.get(url)
+        if _looks_like_feed(ctype, body):
+            title = _feed_title(body, ctype, final)
+            if title is None:
+                raise DiscoveryError(f"{url}: looks like XML but is not an RSS/Atom feed")
+            return Discovered(url, title)
+        charset = re.search(r"charset=([\w-]+)", ctype)
+        try:
+            html = body.decode(charset.group(1) if charset else "utf-8", errors="replace")
+        except LookupError:
+            html = body.decode("utf-8", errors="replace")
+        links = find_feed_links(html, final)
+        if not links:
+            raise DiscoveryError(
+                f"{url}: a web page with no RSS/Atom <link rel=\"alternate\">; pass the feed's own URL"
+            )
+        feed_url, link_title = links[0]
+        f_final, f_ctype, f_body = fetcher.get(feed_url)
+        title = _feed_title(f_body, f_ctype, f_final)
+        if title is None:
+            raise DiscoveryError(f"{feed_url} (linked from {url}) is not an RSS/Atom feed")
+        if title == _host(f_final) and link_title:
+            from .text import plain_text
+
+            title = plain_text(link_title, max_len=80) or title
+        return Discovered(feed_url, title, via_page=True)
+    finally:
+        fetcher.close()
