@@ -1,0 +1,290 @@
+"""Feed bytes → :class:`~crisiswatch.models.ParsedFeed`, safely.
+
+``parse_feed`` is a pure module-level function so the poller can run it in a
+process pool (large feeds must not block the event loop). It hands feedparser
+*bytes wrapped in a stream*, never a string: feedparser treats a string that
+looks like a URL or path as something to open.
+
+XML attacks are handled before feedparser sees the document. We decode to
+UTF-8 first (using the HTTP charset, BOM or XML declaration), then drop the
+whole prolog between the XML declaration and the root element — DOCTYPE,
+internal subset, comments, processing instructions. With no DOCTYPE there
+are no entity declarations, so external entities (XXE) cannot be resolved and
+nested entities ("billion laughs") cannot expand, whichever parser path
+feedparser takes. References to the removed entities become undefined, the
+strict parser gives up and feedparser's loose parser keeps them as literal
+text. We do not rely on feedparser's own DOCTYPE filtering (regex-based, it
+keeps "safe" entities the loose parser expands without a size bound) nor on
+the expat build's amplification limits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import time
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+from feedparser.encodings import convert_to_utf8
+
+from .models import ParsedFeed, ParsedItem
+from .text import plain_text, strip_unsafe
+
+TITLE_MAX = 1000
+SUMMARY_MAX = 4000
+AUTHOR_MAX = 200
+FEED_TITLE_MAX = 300
+ID_MAX = 2048
+"""Longer guids/links are replaced by a hash: identity must stay bounded too."""
+
+_XML_DECL = re.compile(rb"^\s*<\?xml[^>]*\?>", re.I)
+_WS = re.compile(rb"\s*")
+_NAME = re.compile(rb"<([A-Za-z_][\w:.\-]*)")
+_FEED_ROOTS = frozenset({"rss", "feed", "rdf", "channel", "rss:rss", "atom:feed"})
+
+
+def parse_feed(body: bytes, *, content_type: str | None, url: str, fetched_at: datetime) -> ParsedFeed:
+    """Parse one fetched document; problems go in ``ParsedFeed.error``, never raised."""
+    if fetched_at.tzinfo is None:
+        fetched_at = fetched_at.replace(tzinfo=UTC)
+    fetched_at = fetched_at.astimezone(UTC)
+    if not body or not body.strip(b" \t\r\n\x00\xef\xbb\xbf\xfe\xff"):
+        return ParsedFeed(None, (), error="empty body")
+    try:
+        return _parse(body, content_type, url, fetched_at)
+    except Exception as exc:  # feedparser on hostile input: report, never crash the pool worker
+        return ParsedFeed(None, (), error=f"parser failed: {exc.__class__.__name__}: {str(exc)[:160]}")
+
+
+def _parse(body: bytes, content_type: str | None, url: str, fetched_at: datetime) -> ParsedFeed:
+    info: dict[str, Any] = {}
+    headers = {"content-type": content_type} if content_type else {}
+    data = convert_to_utf8(headers, body, info)
+    decoded = bool(info.get("encoding"))
+    data, root, doctype = _strip_prolog(data)
+    if root is None:
+        if doctype == "html":
+            return ParsedFeed(None, (), error="got an HTML page, not a feed")
+        return ParsedFeed(None, (), error="malformed feed: no XML element found")
+    if root.lower() == "html":
+        return ParsedFeed(None, (), error="got an HTML page, not a feed")
+
+    # No content-location: feedparser would resolve relative *guids* against it,
+    # so every identity would change when a feed moves. We resolve links ourselves.
+    response_headers: dict[str, str] = {}
+    if decoded:
+        response_headers["content-type"] = "application/xml; charset=utf-8"
+    elif content_type:
+        response_headers["content-type"] = content_type
+    parsed = feedparser.parse(
+        io.BytesIO(data),
+        response_headers=response_headers,
+        resolve_relative_uris=False,
+        sanitize_html=True,
+    )
+    entries = parsed.get("entries") or []
+    feed_info = parsed.get("feed") or {}
+    feed_title = plain_text(feed_info.get("title"), max_len=FEED_TITLE_MAX) or None
+
+    items: dict[str, ParsedItem] = {}
+    for entry in entries:
+        item = _item(entry, url, fetched_at)
+        if item is not None and item.key not in items:
+            items[item.key] = item
+
+    if not items:
+        if _looks_like_html(root, content_type):
+            return ParsedFeed(None, (), error="got an HTML page, not a feed")
+        if parsed.get("bozo") and not feed_title:
+            return ParsedFeed(None, (), error=f"malformed feed: {_bozo_reason(parsed.get('bozo_exception'))}")
+        if not parsed.get("version") and not feed_title:
+            return ParsedFeed(None, (), error=f"not a feed: the document's root element is <{root[:40]}>")
+    return ParsedFeed(feed_title, tuple(items.values()))
+
+
+def _strip_prolog(data: bytes) -> tuple[bytes, str | None, str | None]:
+    """Remove everything between the XML declaration and the root element.
+
+    Returns (document, root element name or None, doctype name or None). The
+    scan is quote- and comment-aware so a ``>`` or ``<x`` inside an entity
+    value cannot end the DOCTYPE early and smuggle declarations past us.
+    """
+    decl = b""
+    pos = 0
+    if data.startswith(b"\xef\xbb\xbf"):
+        pos = 3
+    m = _XML_DECL.match(data, pos)
+    if m:
+        decl = data[m.start():m.end()].lstrip()
+        pos = m.end()
+    doctype: str | None = None
+    n = len(data)
+    while True:
+        pos = _WS.match(data, pos).end()
+        if pos >= n:
+            return decl, None, doctype
+        if data.startswith(b"<?", pos):
+            end = data.find(b"?>", pos + 2)
+            if end < 0:
+                return decl, None, doctype
+            pos = end + 2
+        elif data.startswith(b"<!--", pos):
+            end = data.find(b"-->", pos + 4)
+            if end < 0:
+                return decl, None, doctype
+            pos = end + 3
+        elif data[pos:pos + 9].upper() == b"<!DOCTYPE":
+            name = _NAME.match(b"<" + data[pos + 9:pos + 80].lstrip())
+            doctype = name.group(1).decode("ascii", "replace").lower() if name else ""
+            end = _declaration_end(data, pos + 9)
+            if end < 0:
+                return decl, None, doctype
+            pos = end
+        elif data.startswith(b"<!", pos):
+            # Any other markup declaration outside a DOCTYPE is not XML; skip it whole.
+            end = _declaration_end(data, pos + 2)
+            if end < 0:
+                return decl, None, doctype
+            pos = end
+        else:
+            m = _NAME.match(data, pos)
+            if not m:
+                return decl, None, doctype
+            root = m.group(1).decode("ascii", "replace")
+            return decl + b"\n" + data[pos:], root, doctype
+
+
+def _declaration_end(data: bytes, pos: int) -> int:
+    """Index just past the ``>`` closing a ``<!…`` declaration that started before ``pos``, or -1.
+
+    Declarations inside an internal subset ``[…]`` end with their own ``>``
+    at depth 1, so only a ``>`` outside brackets, quotes and comments counts.
+    """
+    depth = 0
+    n = len(data)
+    while pos < n:
+        c = data[pos]
+        if c in (0x22, 0x27):  # " or '
+            end = data.find(bytes((c,)), pos + 1)
+            if end < 0:
+                return -1
+            pos = end + 1
+            continue
+        if data.startswith(b"<!--", pos):
+            end = data.find(b"-->", pos + 4)
+            if end < 0:
+                return -1
+            pos = end + 3
+            continue
+        if data.startswith(b"<?", pos):
+            end = data.find(b"?>", pos + 2)
+            if end < 0:
+                return -1
+            pos = end + 2
+            continue
+        if c == 0x5B:  # [
+            depth += 1
+        elif c == 0x5D:  # ]
+            depth = max(0, depth - 1)
+        elif c == 0x3E and depth == 0:  # >
+            return pos + 1
+        pos += 1
+    return -1
+
+
+def _looks_like_html(root: str, content_type: str | None) -> bool:
+    if root.lower() in ("html", "head", "body"):
+        return True
+    if content_type and "html" in content_type.lower() and root.lower() not in _FEED_ROOTS:
+        return "xhtml" not in content_type.lower() or root.lower() == "html"
+    return False
+
+
+def _bozo_reason(exc: object) -> str:
+    if exc is None:
+        return "not well-formed"
+    text = str(exc).strip() or exc.__class__.__name__
+    text = re.sub(r"^<unknown>:(\d+):(\d+):\s*", r"line \1, column \2: ", text)
+    return plain_text(text, max_len=200) or exc.__class__.__name__
+
+
+def _clean_id(raw: object) -> str | None:
+    """Identity strings stay byte-for-byte stable but inert and bounded."""
+    if not isinstance(raw, str):
+        return None
+    value = " ".join(strip_unsafe(raw).split())
+    if not value:
+        return None
+    if len(value) > ID_MAX:
+        return "sha1:" + hashlib.sha1(value.encode("utf-8", "surrogatepass")).hexdigest()
+    return value
+
+
+def _clean_link(raw: object, base: str) -> str | None:
+    if not isinstance(raw, str):
+        return None
+    raw = raw.strip()
+    if not raw or any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in raw):
+        raw = "".join(raw.split())
+        if not raw or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in raw):
+            return None
+    try:
+        link = urljoin(base, raw)
+        parts = urlsplit(link)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    if len(link) > ID_MAX or strip_unsafe(link) != link:
+        return None
+    return link
+
+
+def _is_absolute_http(value: object) -> bool:
+    return isinstance(value, str) and value.strip().lower().startswith(("http://", "https://"))
+
+
+def _when(entry: Any, fetched_at: datetime) -> datetime:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        value = entry.get(key)
+        if isinstance(value, time.struct_time | tuple) and len(value) >= 6:
+            try:
+                when = datetime(*value[:6], tzinfo=UTC)
+            except (TypeError, ValueError, OverflowError):
+                continue
+            return min(when, fetched_at)
+    return fetched_at
+
+
+def _item(entry: Any, base: str, fetched_at: datetime) -> ParsedItem | None:
+    raw_summary = entry.get("summary")
+    if not raw_summary:
+        content = entry.get("content") or []
+        if content and isinstance(content[0], dict):
+            raw_summary = content[0].get("value")
+    title = plain_text(entry.get("title"), max_len=TITLE_MAX)
+    summary = plain_text(raw_summary, max_len=SUMMARY_MAX)
+    guid = _clean_id(entry.get("id"))
+    raw_link = entry.get("link")
+    if entry.get("guidislink") and not _is_absolute_http(raw_link):
+        raw_link = None  # feedparser copied a non-URL guid into link; it is not a link
+    link = _clean_link(raw_link, base)
+    if not (title or summary or link):
+        return None
+    key = guid or link or "sha1:" + hashlib.sha1(f"{title}\n{summary}".encode()).hexdigest()
+    if not title:
+        title = plain_text(summary, max_len=120) or (link or "")
+    author = plain_text(entry.get("author"), max_len=AUTHOR_MAX) or None
+    return ParsedItem(
+        key=key,
+        title=title,
+        link=link,
+        guid=guid,
+        summary=summary,
+        author=author,
+        published=_when(entry, fetched_at),
+    )
