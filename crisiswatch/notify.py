@@ -224,8 +224,14 @@ class Notifier:
                 store = Store.open(self.db_path)
                 self._local.store = store
             body = payload(alert)
-            store.add_event(kind, detail=detail, alert_id=body["id"], feed_id=alert.get("feed_id"),
-                            title=body["title"], link=body["link"], keywords="; ".join(body["keywords"]))
+            fields = {"detail": detail, "title": body["title"], "link": body["link"],
+                      "keywords": "; ".join(body["keywords"])}
+            try:
+                store.add_event(kind, alert_id=body["id"], feed_id=alert.get("feed_id"), **fields)
+            except Exception:
+                # The alert (or feed) may be gone from the database, or the
+                # caller passed a hand-made dict: keep the event, drop the links.
+                store.add_event(kind, **fields)
         except Exception:  # logging a failure must not fail the channel
             log.exception("could not record %s event", kind)
 
