@@ -152,6 +152,7 @@ CREATE TABLE events (
     detail TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX events_time ON events (time);
+CREATE INDEX events_kind ON events (kind, id);
 CREATE VIRTUAL TABLE items_fts USING fts5 (title, summary, content='items', content_rowid='id',
     tokenize='unicode61 remove_diacritics 2');
 CREATE TRIGGER items_ai AFTER INSERT ON items BEGIN
@@ -612,7 +613,9 @@ class Store:
 
     def restore_last_dismissed(self) -> int | None:
         """Undo the most recent dismissal; repeated calls walk further back."""
-        row = self._one("SELECT id FROM alerts WHERE state = 'dismissed' ORDER BY state_changed DESC, id DESC LIMIT 1")
+        row = self._one(
+            "SELECT a.id FROM events e JOIN alerts a ON a.id = e.alert_id WHERE e.kind = 'alert_dismissed' "
+            "AND a.state = 'dismissed' ORDER BY e.id DESC LIMIT 1")
         if row is None:
             return None
         self.set_alert_state(row["id"], "new")
@@ -684,7 +687,9 @@ class Store:
                 "sum(failures > 0 OR gone) AS failing FROM feeds WHERE in_config = 1").fetchone()
             alerts = conn.execute(
                 "SELECT sum(state = 'new') AS new, sum(state = 'pinned') AS pinned FROM alerts").fetchone()
-            last = conn.execute("SELECT max(time) FROM events WHERE kind = 'poll_finished'").fetchone()[0]
+            last = conn.execute("SELECT time FROM events WHERE kind = 'poll_finished' ORDER BY id DESC LIMIT 1"
+                                ).fetchone()
+            last = last[0] if last else None
         return {"feeds": feeds["total"] or 0, "feeds_ok": feeds["ok"] or 0, "feeds_failing": feeds["failing"] or 0,
                 "alerts_new": alerts["new"] or 0, "alerts_pinned": alerts["pinned"] or 0, "last_poll": last}
 

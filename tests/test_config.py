@@ -74,7 +74,7 @@ BAD = [
     ('[settings]\npoll_intervall = "5m"\n', [":2:", "unknown key", "did you mean 'poll_interval'"]),
     ('[[feeds]]\nname = "a"\nurl = "https://a.example/"\n[[feeds]]\nname = "b"\nurl = "https://b.example/"\n'
      '[[feeds]]\nname = "c"\nurl = "https://c.example/"\n[[feeds]]\nname = "d"\nurl = "file:///etc/passwd"\n',
-     [":11:", "feeds[3].url", "not an http(s) URL", "https://"]),
+     [":12:", "feeds[3].url", "not an http(s) URL", "https://"]),
     ('[[feeds]]\nname = "a"\nurl = "https://a.example/"\n[[feeds]]\nname = "A"\nurl = "https://b.example/"\n',
      ["feeds[1].name", "duplicate feed name", "different name"]),
     ('[[feeds]]\nname = "a"\nurl = 42\n', ["feeds[0].url", "must be a string", "quotes"]),

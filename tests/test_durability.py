@@ -18,8 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-
-from tests.feeds import rss
+from feedgen import rss
 
 FEEDS = 30
 ITEMS = 40
@@ -34,7 +33,7 @@ def _feed_body(n: int) -> bytes:
 class _Handler(BaseHTTPRequestHandler):
     bodies: dict[str, bytes] = {}
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server API
+    def do_GET(self) -> None:
         body = self.bodies.get(self.path)
         if body is None:
             self.send_error(404)

@@ -10,11 +10,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from feedgen import atom, rdf, rss
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from crisiswatch.cli import main
-from tests.feeds import atom, rdf, rss
 
 KEYWORDS = """
 [[keywords]]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from xml.sax.saxutils import escape
 
 BASE = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
