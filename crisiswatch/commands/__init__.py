@@ -41,7 +41,25 @@ class Context:
     def config(self) -> Config:
         from ..config import load_config
 
+        if not self.args.config and not self.config_path.exists():
+            self._install_default_config()
         return load_config(self.config_path)
+
+    def _install_default_config(self) -> None:
+        """First run without --config: start from the shipped feeds and keywords, and say so."""
+        import sys
+        from importlib.resources import files
+
+        template = files("crisiswatch").joinpath("default_feeds.toml")
+        if not template.is_file():
+            return
+        try:
+            self.config_path.parent.mkdir(parents=True, exist_ok=True)
+            self.config_path.write_text(template.read_text(encoding="utf-8"), encoding="utf-8")
+        except OSError:
+            return
+        print(f"crisiswatch: created {self.config_path} from the shipped feeds and keywords; edit it to taste",
+              file=sys.stderr)
 
     @cached_property
     def db_path(self) -> Path:
