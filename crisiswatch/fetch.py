@@ -253,7 +253,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     now = now or datetime.now(UTC)
-    return max(0.0, math.ceil((when - now).total_seconds()))
+    return float(max(0, math.ceil((when - now).total_seconds())))
 
 
 def _status_text(status: int) -> str:

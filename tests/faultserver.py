@@ -26,6 +26,7 @@ Endpoints (query parameters in brackets, defaults after ``=``):
 ``/trickle`` [interval=1, size]    Content-Length header, then one byte per interval
 ``/stall-headers`` [seconds=60]    accepts the request and never answers
 ``/stall-body`` [seconds=60]       headers and the start of a body, then silence
+``/hangup``                        closes the connection without answering
 ``/endless``                       200 without length, XML forever (until the client leaves)
 ``/bomb`` [enc=gzip, gb=1]         gzip|deflate|rawdeflate|br of gb GiB of zeros, generated lazily
 ``/oversized`` [mb=12, length=1]   a plain body of mb MB; length=0 omits Content-Length
@@ -84,7 +85,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 SERBIAN_TITLES = (
     "Vučić: Srbija neće priznati Kosovo",
     "KFOR pojačao patrole kod Jarinja i Brnjaka",
-    "Kurti: barikade na severu moraju biti uklonjene — Zvečan, Leposavić",
+    "Kurti: barikade na severu moraju biti uklonjene - Zvečan, Leposavić",
     "ČĆŽŠĐ čćžšđ: Ibar, Mitrovica, Zubin Potok",
 )
 """Every Latin letter with a diacritic that cp1250 and ISO-8859-2 must carry."""
@@ -204,11 +205,11 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
     # -- plumbing ------------------------------------------------------------
-    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+    def do_GET(self) -> None:
         owner = self.server.owner
         parts = urlsplit(self.path)
         self.q = {k: v[-1] for k, v in parse_qs(parts.query).items()}
@@ -348,6 +349,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def ep_stall_headers(self, path: str) -> None:
         self.idle(float(self.q.get("seconds", 60)))
+        self.close_connection = True
+
+    def ep_hangup(self, path: str) -> None:
+        """Close the connection without a response (a crashed backend behind a proxy)."""
         self.close_connection = True
 
     def ep_stall_body(self, path: str) -> None:
@@ -498,8 +503,8 @@ class _Handler(BaseHTTPRequestHandler):
         declare = self.q.get("declare", "both")
         xml_name = {"cp1250": "windows-1250"}.get(charset, charset)
         items = [{"title": t, "link": f"https://vesti.example/{i}", "guid": f"urn:enc:{i}",
-                  "description": f"{t} — opis"} for i, t in enumerate(SERBIAN_TITLES)]
-        text = rss(items, title="Vesti — Srbija", encoding=xml_name, declare=declare in ("xml", "both"))
+                  "description": f"{t} - opis"} for i, t in enumerate(SERBIAN_TITLES)]
+        text = rss(items, title="Vesti - Srbija", encoding=xml_name, declare=declare in ("xml", "both"))
         body = text.encode(charset)
         ctype = "application/rss+xml"
         if declare in ("http", "both"):
