@@ -103,7 +103,12 @@ class _Builder:
             cat = clean_label(cat.strip().strip("/"))
             if cat:
                 tags.append(cat)
-        unique = tuple(dict.fromkeys(tags))
+        # A folder and its category entry name the same tag (a comma inside a
+        # tag cannot survive the comma-separated category list): keep one.
+        seen: dict[str, str] = {}
+        for tag in tags:
+            seen.setdefault(_WS.sub(" ", tag.replace(",", " ")).casefold(), tag)
+        unique = tuple(seen.values())
         html_url = (lower.get("htmlurl") or "").strip() or None
         self.feeds.append(OpmlFeed(label, url, html_url, unique))
 
