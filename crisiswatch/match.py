@@ -1,0 +1,509 @@
+"""Keyword, alias and rule matching over normalised text, in every script and inflection.
+
+How a keyword matches (``match = "word"``, the default)
+------------------------------------------------------
+Both the keyword spellings and the text go through :func:`text.normalise`, so
+script, case, diacritics, markup and look-alike letters no longer matter. A
+spelling then matches at a word start, and the word may go on only with a
+*grammatical ending* of one of the languages the feeds are written in — a small,
+bounded set, never "any suffix":
+
+* Serbian case endings (Vučića, Vučiću, Vučićem, Brnjakom, Gračanici), the
+  -ov-/-ev- plural and possessive-adjective endings (Kforovi vojnici, Вучићеви
+  сарадници), adjective case endings (u Banjskoj) and the j-inserted forms of
+  names that end in a vowel (Kurtija, Kurtiju);
+* Albanian definite and case endings (Mitrovicës, Graçanicën, KFOR-it, Ibri);
+* English plural and possessive (roadblocks, Vučić's, VUCIC'S).
+
+Two stem rules cover the declensions that change the end of the word rather than
+add to it: a final vowel is replaced by an ending that starts with a vowel
+(Gračanica → Gračanici, Mitrovicë → Mitrovica, Kosovo → Kosovu), and the
+"fleeting" a/ë of a last syllable between consonants drops before such an
+ending (Ibar → Ibru, Ibër → Ibri). Acronyms (all capitals: KFOR, EULEX) never
+change their stem; they take endings directly or after a hyphen or apostrophe
+(Kfora, KFOR-a, KFOR’i). What is not in the set is a different word and does not
+match: Ibarra, Ibarguen, KFORCE, KFORM, Vučićević, Brnjakovic, Zvečanski,
+Gračaničanin, Unroadblock.
+
+Multi-word spellings match across any run of whitespace or a hyphen ("road
+block", "road-block", and the closed compound "roadblock"); their inner words
+may carry a case ending too ("u Zubinom Potoku"), but not an apostrophe.
+
+``match = "exact"`` accepts the spelling only as a whole word, no endings;
+``match = "prefix"`` accepts any continuation of the word.
+
+Speed
+-----
+All spellings are compiled once into one regular expression shaped as a trie (a
+shared-prefix alternation), with an empty capturing group at each leaf so
+``m.lastindex`` says which spelling matched without a second lookup; the word's
+remaining letters are captured by a trailing ``\\w*`` and checked against the
+ending set in Python. Normalisation itself has a 1:1 fast path for plain ASCII
+and simple Latin/Cyrillic text (see ``text.fold_simple``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .models import SEVERITIES, Assessment, Hit
+from .text import Normalised, fold, fold_simple, normalise
+
+if TYPE_CHECKING:
+    from .config import Config, Keyword, Rule
+
+# ---------------------------------------------------------------------------
+# Endings (after normalisation: no diacritics, ë → e)
+# ---------------------------------------------------------------------------
+
+_SERBIAN_CASE = "a e i u om em ima ama".split()
+"""Noun case endings (gen/dat/acc/loc/instr, plurals); the vocative -o is left out on purpose
+(Ibro, a name, is not Ibar)."""
+_SERBIAN_LONG_PLURAL = "ovi ove ova ovima evi eve eva evima".split()
+_SERBIAN_POSSESSIVE = [
+    stem + end
+    for stem in ("ov", "ev", "jev")
+    for end in ("", "a", "o", "e", "i", "u", "og", "oga", "om", "ome", "omu", "oj", "ih", "im", "ima")
+]
+"""Possessive adjectives: Kforovi vojnici, Вучићеви сарадници (not -ović/-ević surnames)."""
+_SERBIAN_ADJECTIVE = "og oga omu ome oj ih im ega emu eg ej".split()
+"""Adjective case endings, for adjectival names (Banjska → u Banjskoj) and inner words."""
+_SERBIAN_J = "ja ju je jem ji".split()
+"""Names ending in a vowel insert j: Kurti → Kurtija, Kurtiju, Kurtijem."""
+_ALBANIAN = "i u a e ja je ri ne es it in un ut et t te n s se en ve ave eve".split()
+"""Definite and case forms: -i -u -a -ja -ri, acc. -in -un -n -në, gen. -it -ut -s -së -ës,
+plural -t -të -et -ët -ve -ave (ë folds to e)."""
+_ENGLISH = ["s", "es"]
+"""Plural; the possessive 's is the same ending after an apostrophe."""
+
+ENDINGS: frozenset[str] = frozenset(
+    _SERBIAN_CASE + _SERBIAN_LONG_PLURAL + _SERBIAN_POSSESSIVE + _SERBIAN_ADJECTIVE + _SERBIAN_J
+    + _ALBANIAN + _ENGLISH
+) - {""}  # fmt: skip
+"""Every ending a ``word`` match may carry, directly or after a hyphen/apostrophe."""
+VOWEL_ENDINGS: frozenset[str] = frozenset(e for e in ENDINGS if e[0] in "aeiou")
+"""Endings that can replace a final vowel or follow a dropped fleeting a/ë."""
+MAX_ENDING = max(len(e) for e in ENDINGS)
+
+_VOWELS = "aeiou"
+_SEP = r"(?:\s*-\s*|\s+)"
+"""Between the words of a multi-word spelling: any whitespace, or a hyphen."""
+
+
+def _alternation(words: Iterable[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(set(words), key=lambda w: (-len(w), w)))
+
+
+_ENDING_ALT = _alternation(ENDINGS)
+_VOWEL_ENDING_ALT = _alternation(VOWEL_ENDINGS)
+_HYPHEN_ENDING = re.compile(rf"(['-])(\w{{1,{MAX_ENDING}}})(?!\w)")
+"""KFOR-a, KFOR’i, Vučić's: an ending after a hyphen or apostrophe."""
+
+# ---------------------------------------------------------------------------
+# Compiled spellings
+# ---------------------------------------------------------------------------
+
+Token = str | tuple[str, ...]
+"""One character of a folded spelling, or a word separator ``("sep", variant[, vowel])``."""
+
+FULL, VOWEL_STEM, FLEETING_STEM = "full", "vowel", "fleeting"
+
+
+@dataclass(slots=True)
+class _Entry:
+    """One way a keyword can appear: a spelling (or a stem of it) and what may follow."""
+
+    keyword: Keyword
+    alias: str
+    """The spelling as configured (term or alias)."""
+    tokens: tuple[Token, ...]
+    kind: str
+    mode: str
+
+    def accepts(self, rest: str) -> bool:
+        """Whether the letters right after the spelling make it still the same word."""
+        if self.mode == "prefix":
+            return True
+        if self.mode == "exact":
+            return rest == ""
+        if self.kind == FULL:
+            return rest == "" or rest in ENDINGS
+        return rest in VOWEL_ENDINGS
+
+
+@dataclass(slots=True)
+class _Leaf:
+    """Entries sharing one token sequence (and so one capturing group)."""
+
+    tokens: tuple[Token, ...]
+    entries: list[_Entry] = field(default_factory=list)
+    literal: str = ""
+    """Characters before the first separator; a cheap pre-check for fallbacks."""
+    alone: re.Pattern[str] | None = None
+    """This leaf's own pattern, anchored at a word start, for fallbacks."""
+    shorter: list[int] = field(default_factory=list)
+    """Other leaves to try at the same start if none of this leaf's entries accepts."""
+
+
+def _render_token(tok: Token) -> str:
+    if isinstance(tok, str):
+        return re.escape(tok)
+    if tok[1] == "exact":
+        return _SEP
+    if tok[1] == "word":
+        return f"(?:(?:{_ENDING_ALT})?{_SEP}|)"
+    vowel = re.escape(tok[2])
+    return f"(?:(?:{vowel}|{_VOWEL_ENDING_ALT}){_SEP}|{vowel})"
+
+
+def _is_acronym(spelling: str) -> bool:
+    letters = [c for c in spelling if c.isalpha()]
+    return len(letters) >= 2 and all(c.isupper() for c in letters)
+
+
+def _split_words(folded: str) -> list[str]:
+    return [w for w in re.split(r"[\s\-]+", folded) if w]
+
+
+def _word_tokens(word: str, mode: str, acronym: bool) -> list[Token]:
+    """Tokens for an inner word of a multi-word spelling, including the separator after it."""
+    if mode != "word":
+        return [*word, ("sep", "exact")]
+    if not acronym and len(word) >= 4 and word[-1] in _VOWELS:
+        return [*word[:-1], ("sep", "vowel", word[-1])]
+    return [*word, ("sep", "word")]
+
+
+def _fleeting_vowel_index(spelling: str, folded_last: str) -> int | None:
+    """Index in ``folded_last`` of a fleeting a/ë (Ibar → Ibr-u, Ibër → Ibr-i), if any.
+
+    Serbian drops the a, Albanian the ë, of a last syllable consonant–vowel–
+    consonant before a vowel ending. Which words do is lexical, so this applies
+    it to every such spelling; the stems it makes ("zvecn", "brnjk") are not
+    words in any of the three languages, so over-generating costs nothing, and
+    a stem shorter than three letters is refused (Bar must not become "br").
+    """
+    n = len(folded_last)
+    if n < 4:
+        return None
+    c1, v, c2 = folded_last[-3], folded_last[-2], folded_last[-1]
+    if not (c1.isalpha() and c2.isalpha()) or c1 in _VOWELS or c2 in _VOWELS or v not in "ae":
+        return None
+    # Check the vowel as written: an "e" must have been an Albanian ë, not a plain e.
+    letters = [c for c in unicodedata.normalize("NFC", spelling).casefold() if c.isalpha()]
+    if len(letters) < 2:
+        return None
+    written = letters[-2]
+    if written not in ("a", "ë", "а"):
+        return None
+    return n - 2
+
+
+def _spelling_variants(spelling: str) -> list[str]:
+    """The spelling, plus its "dj" form when it has đ (Đurić is often written Djuric)."""
+    out = [spelling]
+    if any(c in spelling for c in "đĐђЂ"):
+        out.append(spelling.replace("Đ", "Dj").replace("đ", "dj").replace("Ђ", "Dj").replace("ђ", "dj"))
+    return out
+
+
+def _entries_for(keyword: Keyword) -> list[_Entry]:
+    """Every token sequence under which a keyword may appear, per its match mode."""
+    entries: list[_Entry] = []
+    seen: set[tuple[tuple[Token, ...], str]] = set()
+    mode = keyword.match
+    for spelling in keyword.spellings:
+        acronym = _is_acronym(spelling)
+        for variant in _spelling_variants(spelling):
+            words = _split_words(fold(variant))
+            if not words:
+                continue
+            inner: list[Token] = []
+            for w in words[:-1]:
+                inner.extend(_word_tokens(w, mode, acronym))
+            last = words[-1]
+            forms: list[tuple[tuple[Token, ...], str]] = [((*inner, *last), FULL)]
+            if mode == "word" and not acronym:
+                if len(last) >= 4 and last[-1] in _VOWELS:
+                    forms.append(((*inner, *last[:-1]), VOWEL_STEM))
+                idx = _fleeting_vowel_index(variant, last)
+                if idx is not None:
+                    forms.append(((*inner, *(last[:idx] + last[idx + 1 :])), FLEETING_STEM))
+            for tokens, kind in forms:
+                if (tokens, kind) in seen:
+                    continue
+                seen.add((tokens, kind))
+                entries.append(_Entry(keyword, spelling, tokens, kind, mode))
+    return entries
+
+
+class _Trie:
+    """Token trie rendered as one regex; a leaf is an empty capturing group."""
+
+    def __init__(self) -> None:
+        self.children: dict[Token, _Trie] = {}
+        self.leaf: int | None = None
+
+    def insert(self, tokens: Sequence[Token], leaf: int) -> None:
+        node = self
+        for tok in tokens:
+            node = node.children.setdefault(tok, _Trie())
+        node.leaf = leaf
+
+    def render(self, order: list[int]) -> str:
+        """Regex for this subtree; ``order`` collects leaf ids in group-number order.
+
+        Children come before the leaf so the longest spelling wins ("Kosovo
+        Force" over "Kosovo"); shorter ones are retried by the fallback.
+        """
+        alts: list[str] = []
+        for tok, child in self.children.items():
+            alts.append(_render_token(tok) + child.render(order))
+        if self.leaf is not None:
+            order.append(self.leaf)
+            alts.append("()")
+        if len(alts) == 1:
+            return alts[0]
+        return "(?:" + "|".join(alts) + ")"
+
+
+def _tokens_regex(tokens: Sequence[Token]) -> str:
+    return "".join(_render_token(t) for t in tokens)
+
+
+def _literal(tokens: Sequence[Token]) -> str:
+    out = []
+    for t in tokens:
+        if not isinstance(t, str):
+            break
+        out.append(t)
+    return "".join(out)
+
+
+# ---------------------------------------------------------------------------
+# The matcher
+# ---------------------------------------------------------------------------
+
+
+class Matcher:
+    """Finds keywords in text and decides whether an item alerts.
+
+    Build it once per config (compiling is the slow part); ``find`` and
+    ``assess`` are then safe to call from any thread (no mutable state).
+    """
+
+    def __init__(self, keywords: Sequence[Keyword], rules: Sequence[Rule] = (), *, trie: bool = True) -> None:
+        self.keywords: tuple[Keyword, ...] = tuple(keywords)
+        self.rules: tuple[Rule, ...] = tuple(rules)
+        self._by_term: dict[str, Keyword] = {k.term.casefold(): k for k in self.keywords}
+        leaves: list[_Leaf] = []
+        by_tokens: dict[tuple[Token, ...], int] = {}
+        for keyword in self.keywords:
+            for entry in _entries_for(keyword):
+                idx = by_tokens.get(entry.tokens)
+                if idx is None:
+                    idx = by_tokens[entry.tokens] = len(leaves)
+                    leaves.append(_Leaf(entry.tokens, literal=_literal(entry.tokens)))
+                leaves[idx].entries.append(entry)
+        self._leaves = leaves
+        for i, leaf in enumerate(leaves):
+            leaf.alone = re.compile(f"(?<!\\w)(?:{_tokens_regex(leaf.tokens)})()\\w*")
+            first = leaf.tokens[0] if leaf.tokens else None
+            others = [j for j, other in enumerate(leaves) if j != i and other.tokens[:1] == (first,)]
+            others.sort(key=lambda j: -len(leaves[j].tokens))
+            leaf.shorter = others
+        order: list[int] = []
+        if not leaves:
+            body = "(?!)"
+        elif trie:
+            root = _Trie()
+            for i, leaf in enumerate(leaves):
+                root.insert(leaf.tokens, i)
+            body = root.render(order)
+        else:
+            # The naive form, kept for the benchmark's "before" figure.
+            alts = []
+            for i in sorted(range(len(leaves)), key=lambda j: -len(leaves[j].tokens)):
+                order.append(i)
+                alts.append(_tokens_regex(leaves[i].tokens) + "()")
+            body = "(?:" + "|".join(alts) + ")"
+        self._group_leaf: list[int] = [-1, *order]
+        self._pattern = re.compile(f"(?<!\\w)(?:{body})\\w*")
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> Matcher:
+        return cls(cfg.keywords, cfg.rules)
+
+    # -- finding -----------------------------------------------------------
+    def find(self, text: str) -> list[Hit]:
+        """Every keyword occurrence, sorted by start, with offsets into ``text`` as given."""
+        if not text:
+            return []
+        simple = fold_simple(text)
+        norm: Normalised | None = None
+        if simple is None:
+            norm = normalise(text)
+            folded = norm.text
+        else:
+            folded = simple
+        search = self._pattern.search
+        hits: list[Hit] = []
+        pos = 0
+        while True:
+            m = search(folded, pos)
+            if m is None:
+                break
+            start = m.start()
+            found = self._accept(folded, start, self._group_leaf[m.lastindex or 0], m.end(m.lastindex or 0), m.end())
+            if found is None:
+                found = self._fallback(folded, start, self._group_leaf[m.lastindex or 0])
+            if found is None:
+                pos = start + 1
+                continue
+            entries, end, ending = found
+            if norm is None:
+                o_start, o_end = start, end
+            else:
+                o_start, o_end = norm.span(start, end)
+            matched = text[o_start:o_end]
+            normalised = folded[start:end]
+            seen: set[str] = set()
+            for entry in entries:
+                if entry.keyword.term in seen:
+                    continue
+                seen.add(entry.keyword.term)
+                hits.append(
+                    Hit(
+                        keyword=entry.keyword.term,
+                        matched=matched,
+                        start=o_start,
+                        end=o_end,
+                        severity=entry.keyword.severity,
+                        alias=entry.alias,
+                        normalised=normalised,
+                        ending=ending,
+                    )
+                )
+            pos = max(end, start + 1)
+        return hits
+
+    def _accept(
+        self, folded: str, start: int, leaf_id: int, alias_end: int, word_end: int
+    ) -> tuple[list[_Entry], int, str] | None:
+        """Entries of a leaf that accept what follows the spelling, the hit end and the ending."""
+        if leaf_id < 0:
+            return None
+        rest = folded[alias_end:word_end]
+        accepted = [e for e in self._leaves[leaf_id].entries if e.accepts(rest)]
+        if not accepted:
+            return None
+        end, ending = word_end, rest
+        if rest == "" and any(e.mode == "word" and e.kind == FULL for e in accepted):
+            hm = _HYPHEN_ENDING.match(folded, word_end)
+            if hm and hm.group(2) in ENDINGS:
+                end, ending = hm.end(), hm.group(0)
+        return accepted, end, ending
+
+    def _fallback(self, folded: str, start: int, leaf_id: int) -> tuple[list[_Entry], int, str] | None:
+        """The regex took the longest spelling and its ending was refused; try the others here."""
+        if leaf_id < 0:
+            return None
+        for j in self._leaves[leaf_id].shorter:
+            leaf = self._leaves[j]
+            if not folded.startswith(leaf.literal, start) or leaf.alone is None:
+                continue
+            m = leaf.alone.match(folded, start)
+            if m is None:
+                continue
+            found = self._accept(folded, start, j, m.end(1), m.end())
+            if found is not None:
+                return found
+        return None
+
+    # -- explaining ----------------------------------------------------------
+    def explain(self, hit: Hit) -> dict[str, object]:
+        """Why a hit matched: spelling, its folded form, the stem rule and the accepted ending."""
+        keyword = self._by_term.get(hit.keyword.casefold())
+        mode = keyword.match if keyword else "word"
+        alias_folded = " ".join(_split_words(fold(hit.alias))) if hit.alias else ""
+        body = hit.normalised[: len(hit.normalised) - len(hit.ending)] if hit.ending else hit.normalised
+        body_words = " ".join(_split_words(body))
+        if mode == "prefix" and hit.ending:
+            rule = "prefix: any continuation of the spelling"
+        elif not hit.ending:
+            rule = "the spelling as a whole word" if body_words == alias_folded else "the spelling as a whole word (inner words declined)"
+        elif hit.ending[0] in "-'":
+            rule = f"ending '{hit.ending[1:]}' after {'a hyphen' if hit.ending[0] == '-' else 'an apostrophe'}"
+        elif body_words == alias_folded:
+            rule = f"ending '{hit.ending}' added to the spelling"
+        elif alias_folded and body_words == alias_folded[:-1]:
+            rule = f"final '{alias_folded[-1]}' replaced by the ending '{hit.ending}'"
+        else:
+            rule = f"fleeting vowel dropped before the ending '{hit.ending}'"
+        return {
+            "keyword": hit.keyword,
+            "alias": hit.alias,
+            "alias_normalised": alias_folded,
+            "normalised": hit.normalised,
+            "ending": hit.ending,
+            "mode": mode,
+            "rule": rule,
+        }
+
+    # -- assessing -----------------------------------------------------------
+    def assess(self, title: str, summary: str = "") -> Assessment:
+        """The alert verdict for one item.
+
+        Hits from the summary are shifted by ``len(title) + 1``: offsets index
+        ``f"{title}\\n{summary}"``. Severity is the highest of the alerting
+        keywords found; then every rule whose conditions hold fires. A firing
+        rule with a severity can only raise it (and can make an alert out of
+        context-only keywords); a firing ``mute`` rule suppresses the alert
+        unless an escalating rule fired too — an explicit "this combination is
+        dangerous" outranks "this is usually noise", because a missed alert is
+        the worst failure.
+        """
+        hits = self.find(title or "")
+        if summary:
+            shift = len(title or "") + 1
+            for h in self.find(summary):
+                hits.append(
+                    Hit(h.keyword, h.matched, h.start + shift, h.end + shift, h.severity, h.alias, h.normalised, h.ending)
+                )
+        present = {h.keyword.casefold() for h in hits}
+        alerting: set[str] = set()
+        for term in present:
+            kw = self._by_term.get(term)
+            if kw is not None and kw.alert:
+                alerting.add(kw.term)
+        rank = -1
+        for term in alerting:
+            rank = max(rank, SEVERITIES.index(self._by_term[term.casefold()].severity))
+        fired: list[str] = []
+        raised = -1
+        muted = False
+        for rule in self.rules:
+            if rule.all and not all(t.casefold() in present for t in rule.all):
+                continue
+            if rule.any and not any(t.casefold() in present for t in rule.any):
+                continue
+            if any(t.casefold() in present for t in rule.none):
+                continue
+            if not rule.all and not rule.any:
+                continue
+            fired.append(rule.name)
+            if rule.severity == "mute":
+                muted = True
+            else:
+                raised = max(raised, SEVERITIES.index(rule.severity))
+        if raised >= 0:
+            severity: str | None = SEVERITIES[max(rank, raised)]
+        elif muted or rank < 0:
+            severity = None
+        else:
+            severity = SEVERITIES[rank]
+        return Assessment(tuple(hits), tuple(sorted(alerting)), severity, tuple(fired))
