@@ -9,6 +9,7 @@ URL is arbitrary; feedparser only ever sees bytes we fetched.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
@@ -72,10 +73,17 @@ def find_feed_links(html: str, base_url: str) -> list[tuple[str, str]]:
 
 
 def _looks_like_feed(content_type: str, body: bytes) -> bool:
-    head = body[:2048].lstrip()
-    if _FEED_SNIFF.search(head):
+    """Sniff the bytes first: servers label feeds text/html and pages text/xml often enough.
+
+    Whichever root-ish tag comes first wins, so a page that mentions ``<rss>``
+    in an inline script is still a page.
+    """
+    head = body[:4096]
+    feed = _FEED_SNIFF.search(head)
+    html = _HTML_SNIFF.search(head)
+    if feed and (not html or feed.start() < html.start()):
         return True
-    if _HTML_SNIFF.search(head):
+    if html:
         return False
     return any(t in content_type for t in ("xml", "rss", "atom"))
 
@@ -90,6 +98,7 @@ class _Fetcher:
         import httpx
 
         self.max_bytes = max_bytes
+        self.timeout = timeout
         self.client = httpx.Client(
             timeout=timeout,
             follow_redirects=True,
@@ -102,6 +111,7 @@ class _Fetcher:
         """(final URL, content type, body) or a DiscoveryError with a one-line reason."""
         import httpx
 
+        deadline = time.monotonic() + self.timeout
         try:
             with self.client.stream("GET", url) as resp:
                 if resp.status_code >= 400:
@@ -111,7 +121,10 @@ class _Fetcher:
                 for chunk in resp.iter_bytes():
                     size += len(chunk)
                     if size > self.max_bytes:
-                        raise DiscoveryError(f"{url}: larger than {self.max_bytes // 1_000_000}MB")
+                        raise DiscoveryError(f"{url}: larger than {self.max_bytes / 1_000_000:g}MB")
+                    if time.monotonic() > deadline:
+                        # httpx timeouts are per read; a server trickling bytes needs a whole-request cap.
+                        raise DiscoveryError(f"{url}: timed out after {self.timeout:g}s")
                     chunks.append(chunk)
                 return str(resp.url), resp.headers.get("content-type", "").lower(), b"".join(chunks)
         except httpx.TimeoutException:

@@ -316,3 +316,38 @@ def test_help_has_examples(argv: list[str], capsys: pytest.CaptureFixture[str]) 
     assert info.value.code == 0
     out = capsys.readouterr().out
     assert "examples:\n  crisiswatch " in out
+
+
+# -- discovery details -------------------------------------------------------------
+
+
+def test_find_feed_links_resolves_base_and_ignores_non_feeds() -> None:
+    from crisiswatch.discover import find_feed_links
+
+    html = """<html><head><base href="https://cdn.example/site/">
+    <link rel="alternate stylesheet" type="text/css" href="x.css">
+    <link rel="alternate nofollow" type="application/atom+xml; charset=utf-8" href="atom.xml" title="Atom">
+    <link rel="alternate" type="application/rss+xml" href="//other.example/rss">
+    <link rel="alternate" type="application/rss+xml" href="javascript:alert(1)">
+    <link rel="alternate" type="application/rss+xml" href="atom.xml">
+    </head></html>"""
+    assert find_feed_links(html, "https://www.example/page") == [
+        ("https://cdn.example/site/atom.xml", "Atom"),
+        ("https://other.example/rss", ""),
+    ]
+
+
+def test_page_that_mentions_rss_in_a_script_is_still_a_page() -> None:
+    from crisiswatch.discover import _looks_like_feed
+
+    page = b"<!doctype html><html><head><script>var s = '<rss version=\"2.0\">';</script></head></html>"
+    assert not _looks_like_feed("text/html", page)
+    assert _looks_like_feed("text/html", b"<?xml version='1.0'?>\n<rss version='2.0'><channel/></rss>")
+
+
+def test_discovery_caps_the_body_size(site: Site) -> None:
+    from crisiswatch.discover import DiscoveryError, discover
+
+    site.routes["/huge"] = (200, "text/html", "<html>" + "x" * 200_000)
+    with pytest.raises(DiscoveryError, match=r"larger than 0\.1MB"):
+        discover(f"{site.base}/huge", max_bytes=100_000)
