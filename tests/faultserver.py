@@ -170,24 +170,48 @@ def big_feed(mb: float) -> bytes:
         return _big_cache[key]
 
 
+_bomb_cache: dict[str, tuple[bytes, bytes, bytes]] = {}
+_BOMB_SEGMENT = 8 << 20
+
+
+def _bomb_parts(enc: str) -> tuple[bytes, bytes, bytes]:
+    """(head, repeatable segment, tail) of a compressed stream of zeros, built once per encoding.
+
+    After a full flush the compressor has no history, so every further 8 MiB
+    of zeros compresses to the *same* ~8 KB: the stream is head + segment × N +
+    tail, costing nothing to serve. The tail's checksum covers two segments
+    only, so a client reading to the very end sees a corrupt stream — none of
+    ours should get that far.
+    """
+    with _big_lock:
+        if enc not in _bomb_cache:
+            block = bytes(_BOMB_SEGMENT)
+            if enc == "br":
+                comp = brotli.Compressor(quality=1)
+                head = comp.process(block) + comp.flush()
+                seg = comp.process(block) + comp.flush()
+                tail = comp.finish()
+            else:
+                wbits = {"gzip": 31, "deflate": 15, "rawdeflate": -15}[enc]
+                zc = zlib.compressobj(9, zlib.DEFLATED, wbits)
+                head = zc.compress(block) + zc.flush(zlib.Z_FULL_FLUSH)
+                seg = zc.compress(block) + zc.flush(zlib.Z_FULL_FLUSH)
+                tail = zc.flush()
+            _bomb_cache[enc] = (head, seg, tail)
+        return _bomb_cache[enc]
+
+
 def _bomb_chunks(enc: str, total: int) -> Iterator[bytes]:
-    """Compressed zeros, produced lazily so a client that stops early costs the server little."""
-    block = bytes(1 << 20)
-    if enc == "br":
-        comp = brotli.Compressor(quality=1)
-        for _ in range(total >> 20):
-            out = comp.process(block)
-            if out:
-                yield out
-        yield comp.finish()
-        return
-    wbits = {"gzip": 31, "deflate": 15, "rawdeflate": -15}[enc]
-    zc = zlib.compressobj(9, zlib.DEFLATED, wbits)
-    for _ in range(total >> 20):
-        out = zc.compress(block)
-        if out:
-            yield out
-    yield zc.flush()
+    """Write-sized pieces of a bomb inflating to ``total`` bytes; each piece inflates to 64 MiB."""
+    head, seg, tail = _bomb_parts(enc)
+    yield head
+    per_write = 8
+    remaining = max(0, total // _BOMB_SEGMENT - 1)
+    while remaining > 0:
+        n = min(per_write, remaining)
+        yield seg * n
+        remaining -= n
+    yield tail
 
 
 class _Server(ThreadingHTTPServer):
