@@ -1,0 +1,69 @@
+"""Time ``crisiswatch poll --once`` on N loopback feeds: cold (fresh database) and warm (all 304).
+
+    /work/venv/bin/python benchmarks/poll.py                 # 200 feeds x 50 items, nginx if installed
+    /work/venv/bin/python benchmarks/poll.py --feeds 1000 --server stdlib --rounds 3
+
+Each run is a real ``crisiswatch`` subprocess, so the figures include interpreter
+start-up and imports, exactly what a user waits for. Peak RSS is the summed RSS
+of the process tree (the parse workers included), sampled every 10 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common
+
+
+def bench(feeds: int, items: int, server_kind: str, rounds: int, *, verbose: bool = True) -> dict[str, object]:
+    """Cold then warm poll, ``rounds`` times each on fresh databases; returns medians and peaks."""
+    with common.workdir("cw-poll-") as tmp:
+        specs = common.generate_feeds(tmp / "feeds", feeds, items)
+        with common.open_server(tmp / "feeds", prefer=server_kind) as server:
+            checked = common.check_conditional(server, specs)
+            config = common.write_config(tmp / "feeds.toml", [server.url(s.path) for s in specs])
+            env = common.quiet_env(tmp / "home")
+            cold: list[common.Run] = []
+            warm: list[common.Run] = []
+            for r in range(rounds):
+                db = tmp / f"round{r}.db"
+                cold.append(common.crisiswatch_poll(config, db, env=env))
+                warm.append(common.crisiswatch_poll(config, db, env=env))
+                if verbose:
+                    print(f"  round {r + 1}: cold {cold[-1].seconds:.2f}s ({common.summary_line(cold[-1])}); "
+                          f"warm {warm[-1].seconds:.2f}s ({common.summary_line(warm[-1])})", file=sys.stderr)
+            result = {
+                "feeds": feeds, "items": items, "server": server.kind, "conditional": checked,
+                "cold_s": common.median([r.seconds for r in cold]), "warm_s": common.median([r.seconds for r in warm]),
+                "cold_rss": max(r.peak_tree_rss for r in cold), "warm_rss": max(r.peak_tree_rss for r in warm),
+                "cold_maxrss": max(r.max_rss for r in cold), "warm_maxrss": max(r.max_rss for r in warm),
+                "cold_line": common.summary_line(cold[-1]), "warm_line": common.summary_line(warm[-1]),
+            }
+            return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--feeds", type=int, default=200)
+    parser.add_argument("--items", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3, help="cold+warm pairs; medians are printed")
+    parser.add_argument("--server", choices=("nginx", "stdlib"), default="nginx",
+                        help="nginx if installed (default), else the threaded stdlib server")
+    args = parser.parse_args()
+    print(f"machine: {common.machine_notes()}")
+    r = bench(args.feeds, args.items, args.server, args.rounds)
+    print(f"server: {r['server']} on 127.0.0.1 ({r['conditional']})")
+    print(f"{args.feeds} feeds x {args.items} items, median of {args.rounds}:")
+    print(f"  cold  {r['cold_s']:.2f} s   peak RSS {common.mb(r['cold_rss'])} (tree), "  # type: ignore[arg-type]
+          f"{common.mb(r['cold_maxrss'])} (largest process)   [{r['cold_line']}]")  # type: ignore[arg-type]
+    print(f"  warm  {r['warm_s']:.2f} s   peak RSS {common.mb(r['warm_rss'])} (tree), "  # type: ignore[arg-type]
+          f"{common.mb(r['warm_maxrss'])} (largest process)   [{r['warm_line']}]")  # type: ignore[arg-type]
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
