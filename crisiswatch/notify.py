@@ -91,10 +91,12 @@ def build_argv(template: Sequence[str], alert: dict[str, Any]) -> list[str]:
 class _Channel:
     """A queue and the daemon thread that drains it."""
 
-    def __init__(self, name: str, deliver: Callable[[dict[str, Any]], None], on_exit: Callable[[], None]) -> None:
+    def __init__(self, name: str, deliver: Callable[[dict[str, Any]], None], on_exit: Callable[[], None],
+                 abort: threading.Event) -> None:
         self.name = name
         self.deliver = deliver
         self.on_exit = on_exit
+        self.abort = abort
         self.queue: queue.Queue[dict[str, Any] | None] = queue.Queue(maxsize=QUEUE_SIZE)
         self.dropped = 0
         self.thread = threading.Thread(target=self._run, name=f"crisiswatch-{name}", daemon=True)
@@ -107,15 +109,26 @@ class _Channel:
             self.dropped += 1
 
     def _run(self) -> None:
+        abandoned = 0
         while True:
-            alert = self.queue.get()
+            try:
+                # Once aborted, drain what is left without delivering and stop
+                # when empty, even if the shutdown sentinel never fit in the queue.
+                alert = self.queue.get(timeout=0.2 if self.abort.is_set() else None)
+            except queue.Empty:
+                break
             if alert is None:
-                self.on_exit()
-                return
+                break
+            if self.abort.is_set():
+                abandoned += 1
+                continue
             try:
                 self.deliver(alert)
             except Exception:  # a bug in one delivery must not kill the channel
                 log.exception("%s: delivery failed", self.name)
+        if abandoned:
+            log.warning("%s: %d alerts not delivered before shutdown", self.name, abandoned)
+        self.on_exit()
 
 
 class Notifier:
@@ -147,9 +160,9 @@ class Notifier:
         self._command: _Channel | None = None
         self._webhook: _Channel | None = None
         if settings.notify_command:
-            self._command = _Channel("notify", self._run_command, self._thread_exit)
+            self._command = _Channel("notify", self._run_command, self._thread_exit, self._abort)
         if settings.webhook_url:
-            self._webhook = _Channel("webhook", self._post_webhook, self._thread_exit)
+            self._webhook = _Channel("webhook", self._post_webhook, self._thread_exit, self._abort)
         self._channels = [c for c in (self._command, self._webhook) if c is not None]
 
     @property
@@ -180,12 +193,10 @@ class Notifier:
         self._closed = True
         deadline = time.monotonic() + timeout
         for channel in self._channels:
-            while True:
-                try:
-                    channel.queue.put(None, timeout=max(0.0, deadline - time.monotonic()))
-                    break
-                except queue.Full:
-                    break
+            try:
+                channel.queue.put(None, timeout=max(0.001, deadline - time.monotonic()))
+            except queue.Full:
+                pass  # the abort below stops the thread instead
         for channel in self._channels:
             channel.thread.join(max(0.0, deadline - time.monotonic()))
         if any(c.thread.is_alive() for c in self._channels):
