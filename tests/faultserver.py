@@ -224,6 +224,15 @@ class _Server(ThreadingHTTPServer):
         super().__init__(addr, _Handler)
         self.owner = owner
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Clients hanging up is the normal case here; anything else is a bug in an endpoint."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | TimeoutError):
+            return
+        with self.owner._lock:
+            self.owner.errors.append(repr(exc))
+        super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -588,6 +597,8 @@ class FaultServer:
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self.requests: list[Recorded] = []
+        self.errors: list[str] = []
+        """Unexpected exceptions inside endpoints (a broken fault server proves nothing)."""
         self.max_requests_kept = 10_000
         self.in_flight = 0
         self.max_in_flight = 0

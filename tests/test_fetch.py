@@ -113,7 +113,9 @@ async def test_poll_bounded_even_when_stalls_hog_the_host_slots(fault_server: Fa
         took = time.monotonic() - start
     assert took < 0.9, took
     queued = [r for r in results[2:] if r.error_kind == "timeout"]
-    assert queued and all("waiting for a free connection" in (r.error or "") for r in queued)
+    assert all(r.ok or r.error_kind == "timeout" for r in results)
+    # Which queued fetch wins a slot freed at the deadline is a race; at least one must say it waited.
+    assert any("waiting for a free connection" in (r.error or "") for r in queued)
 
 
 async def test_per_host_concurrency_is_bounded() -> None:
