@@ -59,6 +59,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CrisiswatchError as exc:
         print(f"crisiswatch: {exc}", file=sys.stderr)
         return exc.exit_code
+    except Exception as exc:
+        from .store import StoreError
+
+        if not isinstance(exc, StoreError):
+            raise
+        print(f"crisiswatch: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
