@@ -65,6 +65,8 @@ def _parse(body: bytes, content_type: str | None, url: str, fetched_at: datetime
     headers = {"content-type": content_type} if content_type else {}
     data = convert_to_utf8(headers, body, info)
     decoded = bool(info.get("encoding"))
+    # convert_to_utf8 prepends "<?xml …?>\n" when the document had no declaration.
+    line_shift = 1 if decoded and not _has_declaration(body) else 0
     data, root, doctype = _strip_prolog(data)
     if root is None:
         if doctype == "html":
@@ -100,7 +102,7 @@ def _parse(body: bytes, content_type: str | None, url: str, fetched_at: datetime
         if _looks_like_html(root, content_type):
             return ParsedFeed(None, (), error="got an HTML page, not a feed")
         if parsed.get("bozo") and not feed_title:
-            return ParsedFeed(None, (), error=f"malformed feed: {_bozo_reason(parsed.get('bozo_exception'))}")
+            return ParsedFeed(None, (), error=f"malformed feed: {_bozo_reason(parsed.get('bozo_exception'), line_shift)}")
         if not parsed.get("version") and not feed_title:
             return ParsedFeed(None, (), error=f"not a feed: the document's root element is <{root[:40]}>")
     return ParsedFeed(feed_title, tuple(items.values()))
@@ -155,7 +157,9 @@ def _strip_prolog(data: bytes) -> tuple[bytes, str | None, str | None]:
             if not m:
                 return decl, None, doctype
             root = m.group(1).decode("ascii", "replace")
-            return decl + b"\n" + data[pos:], root, doctype
+            # Keep the removed lines as newlines so parser errors point at the right line.
+            removed = data[len(decl):pos].count(b"\n") if decl else data[:pos].count(b"\n")
+            return decl + b"\n" * removed + data[pos:], root, doctype
 
 
 def _declaration_end(data: bytes, pos: int) -> int:
@@ -204,11 +208,26 @@ def _looks_like_html(root: str, content_type: str | None) -> bool:
     return False
 
 
-def _bozo_reason(exc: object) -> str:
+def _has_declaration(body: bytes) -> bool:
+    head = body[:64]
+    for bom, enc in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if head.startswith(bom):
+            head = head[len(bom):].decode(enc, "ignore").encode("ascii", "ignore")
+            break
+    else:
+        if head[:2] in (b"<\x00", b"\x00<"):
+            head = head.replace(b"\x00", b"")
+    return head.lstrip().startswith(b"<?xml")
+
+
+def _bozo_reason(exc: object, line_shift: int = 0) -> str:
     if exc is None:
         return "not well-formed"
     text = str(exc).strip() or exc.__class__.__name__
-    text = re.sub(r"^<unknown>:(\d+):(\d+):\s*", r"line \1, column \2: ", text)
+    m = re.match(r"^<unknown>:(\d+):(\d+):\s*", text)
+    if m:
+        line = max(1, int(m.group(1)) - line_shift)
+        text = f"line {line}, column {m.group(2)}: {text[m.end():]}"
     return plain_text(text, max_len=200) or exc.__class__.__name__
 
 
