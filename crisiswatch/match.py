@@ -39,7 +39,7 @@ shared-prefix alternation), with an empty capturing group at each leaf so
 ``m.lastindex`` says which spelling matched without a second lookup; the word's
 remaining letters are captured by a trailing ``\\w*`` and checked against the
 ending set in Python. Normalisation itself has a 1:1 fast path for plain ASCII
-and simple Latin/Cyrillic text (see ``text.fold_simple``).
+and Latin/Cyrillic text of known characters (``str.translate``, offsets built lazily).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .models import SEVERITIES, Assessment, Hit
-from .text import Normalised, fold, fold_simple, normalise
+from .text import fold, normalise
 
 if TYPE_CHECKING:
     from .config import Config, Keyword, Rule
@@ -343,13 +343,8 @@ class Matcher:
         """Every keyword occurrence, sorted by start, with offsets into ``text`` as given."""
         if not text:
             return []
-        simple = fold_simple(text)
-        norm: Normalised | None = None
-        if simple is None:
-            norm = normalise(text)
-            folded = norm.text
-        else:
-            folded = simple
+        norm = normalise(text)
+        folded = norm.text
         search = self._pattern.search
         hits: list[Hit] = []
         pos = 0
@@ -365,10 +360,7 @@ class Matcher:
                 pos = start + 1
                 continue
             entries, end, ending = found
-            if norm is None:
-                o_start, o_end = start, end
-            else:
-                o_start, o_end = norm.span(start, end)
+            o_start, o_end = norm.span(start, end)
             matched = text[o_start:o_end]
             normalised = folded[start:end]
             seen: set[str] = set()

@@ -19,7 +19,6 @@ import html
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 _TAG = re.compile(r"<[^>]*>?", re.S)
@@ -167,36 +166,98 @@ def _fold_char(ch: str) -> str:
     return out
 
 
-def _build_fast_tables() -> tuple[dict[int, str], re.Pattern[str]]:
-    """Characters that fold 1:1, as a ``str.translate`` table and a "not simple" regex.
+def _build_tables() -> tuple[dict[int, str], re.Pattern[str], re.Pattern[str]]:
+    """Precomputed folds for the characters headlines are made of.
 
-    Covers ASCII, Latin-1, Latin Extended-A/B, Serbian/Russian Cyrillic and the
-    common typographic punctuation: nearly every headline in the feeds we follow.
-    Text made only of these folds with one C-level ``translate`` and the offset
-    map is the identity.
+    Returns a ``str.translate`` table (ASCII, Latin-1, Latin Extended, Serbian
+    and Russian Cyrillic, combining marks, general punctuation with the zero-width
+    and bidi format characters, full-width forms, ligatures), a regex finding any
+    character outside it or a Latin/Cyrillic letter pair (a mixed-script word),
+    and a regex finding the characters that do not fold 1:1 (Љ → lj, soft
+    hyphen → nothing). Text of known characters folds with one C-level
+    ``translate``; the offset map is the identity unless an irregular character
+    occurs, and even then is only built when a hit needs it.
     """
     table: dict[int, str] = {}
-    simple: list[str] = []
-    candidates = [chr(c) for c in range(0x20, 0x7F) if chr(c) not in "<&"]
-    candidates += ["\t", "\n", "\r"]
-    candidates += [chr(c) for c in range(0xA0, 0x250)]
-    candidates += [chr(c) for c in range(0x400, 0x460)]
-    candidates += list(_PUNCT)
-    for ch in candidates:
-        folded = _fold_char(ch)
-        if len(folded) != 1:
-            continue
-        simple.append(ch)
-        if folded != ch:
-            table[ord(ch)] = folded
-    cls = "".join(re.escape(c) for c in sorted(set(simple)))
-    latin = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
-    cyr = "\u0400-\u04ff"
-    not_simple = re.compile(f"[^{cls}]|[{latin}][{cyr}]|[{cyr}][{latin}]")
-    return table, not_simple
+    irregular: list[str] = []
+    ranges = [(0x09, 0x0A), (0x0D, 0x0D), (0x20, 0x7E), (0xA0, 0x24F), (0x300, 0x36F), (0x400, 0x52F),
+              (0x1E00, 0x1EFF), (0x2000, 0x206F), (0xFB00, 0xFB06), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF),
+              (0xFF01, 0xFF5E)]  # fmt: skip
+    known: list[str] = []
+    for lo, hi in ranges:
+        for code in range(lo, hi + 1):
+            ch = chr(code)
+            if unicodedata.category(ch) in ("Cn", "Cs"):
+                continue
+            folded = _fold_char(ch)
+            known.append(ch)
+            if folded != ch:
+                table[code] = folded
+            if len(folded) != 1:
+                irregular.append(ch)
+    known_cls = "".join(re.escape(c) for c in known)
+    # Script classes as the general path sees them (after NFKC: "Ｋ" and "™" are Latin).
+    latin = "".join(re.escape(c) for c in known if any(_script(d) == _LATIN for d in unicodedata.normalize("NFKC", c)))
+    cyr = "\u0400-\u052f"
+    joiner = "".join(re.escape(c) for c in known if unicodedata.category(c) in ("Cf", "Mn", "Me"))
+    unknown = re.compile(f"[^{known_cls}]|[{latin}][{joiner}]*[{cyr}]|[{cyr}][{joiner}]*[{latin}]")
+    irregular_re = re.compile("[" + "".join(re.escape(c) for c in irregular) + "]")
+    return table, unknown, irregular_re
 
 
-_FAST_TABLE, _NOT_SIMPLE = _build_fast_tables()
+_TABLE, _UNKNOWN, _IRREGULAR = _build_tables()
+
+
+class _Codepage:
+    """Folding through a single-byte code page: encode, ``bytes.translate``, decode.
+
+    ``str.translate`` costs a dictionary lookup per character (~50 ns), which
+    alone would eat the matcher's budget on Cyrillic headlines. Windows-1250
+    covers Serbian Latin and Albanian, Windows-1251 Serbian Cyrillic, and
+    encoding to them, translating bytes and decoding are all C loops. Characters
+    that do not fold to one Latin-1 character (Љ → lj, soft hyphen → nothing)
+    become placeholder bytes 0x80–0x9F, expanded afterwards; their positions are
+    exactly the irregular positions of the offset map.
+    """
+
+    def __init__(self, codec: str) -> None:
+        self.codec = codec
+        table = bytearray(range(256))
+        script = bytearray(b" " * 256)
+        self.expansions: dict[str, str] = {}
+        placeholder_for: dict[str, int] = {}
+        free = iter(range(0x80, 0xA0))
+        for byte in range(256):
+            try:
+                ch = bytes([byte]).decode(codec)
+            except UnicodeDecodeError:
+                continue
+            folded = _fold_char(ch)
+            nfkc = unicodedata.normalize("NFKC", ch)
+            kind = _LATIN if any(_script(c) == _LATIN for c in nfkc) else _script(ch)
+            if unicodedata.category(ch) in ("Cf", "Mn", "Me"):
+                script[byte] = ord("X")  # inside a word, invisible: joins the letters around it
+            else:
+                script[byte] = ord("L") if kind == _LATIN else ord("C") if kind == _CYRILLIC else ord(" ")
+            if len(folded) == 1 and (ord(folded) < 0x80 or 0xA0 <= ord(folded) <= 0xFF):
+                table[byte] = ord(folded)
+                continue
+            slot = placeholder_for.get(folded)
+            if slot is None:
+                slot = placeholder_for[folded] = next(free)
+                self.expansions[chr(slot)] = folded
+            table[byte] = slot
+        self.table = bytes(table)
+        self.script = bytes(script)
+
+    def expand(self, m: re.Match[str]) -> str:
+        return self.expansions[m.group()]
+
+
+_CP1250 = _Codepage("cp1250")
+_CP1251 = _Codepage("cp1251")
+_PLACEHOLDER = re.compile("[\x80-\x9f]")
+_HAS_CYRILLIC = re.compile("[\u0400-\u04ff]")
 
 # Markup the normaliser understands. Stricter than plain_text's _TAG on purpose:
 # stored text is already plain, and "x<y KFOR" must not lose "KFOR" to a
@@ -215,7 +276,6 @@ _INLINE_TAGS = frozenset(
 """Tags that sit inside a word ("K<b>FOR</b>"); every other tag separates words."""
 
 
-@dataclass(frozen=True, slots=True)
 class Normalised:
     """Folded text plus, for every folded character, where it came from.
 
@@ -223,39 +283,142 @@ class Normalised:
     entity, or tag) that produced ``text[i]``; ``ends[i]`` is the index just
     past it. ``offsets`` has one extra entry, ``len(original)``, so a slice end
     can be looked up too. Use :meth:`span` to map a folded slice back.
+
+    The maps are built on first use: the matcher folds every headline but needs
+    offsets only for the few that hit, and for most text they are the identity.
     """
 
-    text: str
-    offsets: Sequence[int]
-    ends: Sequence[int]
+    __slots__ = ("text", "_length", "_source", "_irregular", "_offsets", "_ends", "_outer")
+
+    def __init__(self, text: str, offsets: Sequence[int], ends: Sequence[int]) -> None:
+        self.text = text
+        self._length = len(offsets) - 1
+        self._source: str | None = None
+        self._irregular: list[int] | None = None
+        self._offsets: Sequence[int] | None = offsets
+        self._ends: Sequence[int] | None = ends
+        self._outer: tuple[list[int], list[int]] | None = None
+
+    @classmethod
+    def _translated(cls, folded: str, source: str, irregular: list[int] | None) -> Normalised:
+        """A 1:1-or-nearly fold of ``source``; maps only around the irregular characters."""
+        self = cls.__new__(cls)
+        self.text = folded
+        self._length = len(source)
+        self._source = source
+        self._irregular = irregular
+        self._offsets = None
+        self._ends = None
+        self._outer = None
+        return self
+
+    def _through(self, starts: list[int], ends: list[int], original_len: int) -> Normalised:
+        """This fold of an intermediate text, mapped through that text's own spans (markup removal)."""
+        if self._offsets is not None:
+            inner_off, inner_end = self._offsets, self._ends or ()
+            return Normalised(
+                self.text,
+                [starts[o] if o < len(starts) else original_len for o in inner_off],
+                [ends[e - 1] for e in inner_end],
+            )
+        self._outer = (starts, ends)
+        self._length = original_len
+        return self
+
+    def _build(self) -> None:
+        source = self._source or ""
+        if self._irregular is None:
+            n = len(source)
+            offsets: Sequence[int] = range(n + 1)
+            ends: Sequence[int] = range(1, n + 1)
+        else:
+            off_list: list[int] = []
+            end_list: list[int] = []
+            prev = 0
+            for i in self._irregular:
+                off_list.extend(range(prev, i))
+                end_list.extend(range(prev + 1, i + 1))
+                width = len(_fold_char(source[i]))
+                off_list.extend([i] * width)
+                end_list.extend([i + 1] * width)
+                prev = i + 1
+            off_list.extend(range(prev, len(source)))
+            end_list.extend(range(prev + 1, len(source) + 1))
+            off_list.append(len(source))
+            offsets, ends = off_list, end_list
+        if self._outer is not None:
+            outer_starts, outer_ends = self._outer
+            n = len(outer_starts)
+            offsets = [outer_starts[o] if o < n else self._length for o in offsets]
+            ends = [outer_ends[e - 1] for e in ends]
+        self._offsets, self._ends = offsets, ends
+
+    @property
+    def offsets(self) -> Sequence[int]:
+        if self._offsets is None:
+            self._build()
+        assert self._offsets is not None
+        return self._offsets
+
+    @property
+    def ends(self) -> Sequence[int]:
+        if self._ends is None:
+            self._build()
+        assert self._ends is not None
+        return self._ends
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Original ``[start, end)`` covering folded ``text[start:end]``."""
+        if self._offsets is None and self._irregular is None and self._outer is None:
+            return start, end
         if end <= start:
             o = self.offsets[start]
             return o, o
         return self.offsets[start], self.ends[end - 1]
 
+    def __repr__(self) -> str:
+        return f"Normalised({self.text!r})"
 
-def _identity(text: str, original_len: int) -> Normalised:
-    return Normalised(text, range(original_len + 1), range(1, original_len + 1))
+
+def _has_markup(text: str) -> bool:
+    return ("<" in text or "&" in text) and _HTML_TOKEN.search(text) is not None
 
 
-def fold_simple(text: str) -> str | None:
-    """The folded text when it maps 1:1 onto ``text`` (offsets = identity), else None.
+def _fast(text: str) -> Normalised | None:
+    """Fold by ``translate`` when the text has no unknown character and no mixed-script word.
 
-    This is the fast path the matcher runs on every headline; ``None`` means the
-    text needs :func:`normalise` (markup, entities, format characters, letters
-    that expand such as Љ → lj, or a word mixing scripts).
+    The caller has dealt with markup already.
     """
     if text.isascii():
-        if "<" in text or "&" in text:
-            return None
         folded = text.lower()
-        return folded.replace("`", "'") if "`" in folded else folded
-    if _NOT_SIMPLE.search(text):
+        if "`" in folded:
+            folded = folded.replace("`", "'")
+        return Normalised._translated(folded, text, None)
+    page = _CP1251 if _HAS_CYRILLIC.search(text) else _CP1250
+    try:
+        raw = text.encode(page.codec)
+    except UnicodeEncodeError:
+        return _fast_general(text)
+    if page is _CP1251:
+        scripts = raw.translate(page.script)
+        if b"LC" in scripts or b"CL" in scripts or (b"X" in scripts and b"L" in scripts):
+            return None  # a word mixing scripts: look-alikes need the general path
+    mid = raw.translate(page.table).decode("latin-1")
+    if _PLACEHOLDER.search(mid) is None:
+        return Normalised._translated(mid, text, None)
+    irregular = [m.start() for m in _PLACEHOLDER.finditer(mid)]
+    return Normalised._translated(_PLACEHOLDER.sub(page.expand, mid), text, irregular)
+
+
+def _fast_general(text: str) -> Normalised | None:
+    """``str.translate`` over the precomputed table, for known characters outside the code pages."""
+    if _UNKNOWN.search(text):
         return None
-    return text.translate(_FAST_TABLE)
+    folded = text.translate(_TABLE)
+    irregular = None
+    if _IRREGULAR.search(text):
+        irregular = [m.start() for m in _IRREGULAR.finditer(text)]
+    return Normalised._translated(folded, text, irregular)
 
 
 def _unescape_markup(chars: list[str], starts: list[int], ends: list[int]) -> bool:
@@ -343,48 +506,45 @@ def normalise(text: str) -> Normalised:
     casefolded, dashes/apostrophes/quotes unified. ``offsets`` map every folded
     character back to the original text.
     """
-    simple = fold_simple(text)
-    if simple is not None:
-        return _identity(simple, len(text))
+    if not _has_markup(text):
+        return _fast(text) or _general(text)
     chars = list(text)
     starts = list(range(len(text)))
     ends = list(range(1, len(text) + 1))
     for _ in range(3):
         if not _unescape_markup(chars, starts, ends):
             break
+    plain = "".join(chars)
+    inner = _fast(plain) or _general(plain)
+    return inner._through(starts, ends, len(text))
+
+
+def _general(text: str) -> Normalised:
+    """The per-character path: NFKC, mixed-script look-alikes, then the character fold."""
     # NFKC per character first, so script detection sees "ＫＦＯＲ" as Latin.
     expanded: list[str] = []
     exp_starts: list[int] = []
-    exp_ends: list[int] = []
-    for c, s, e in zip(chars, starts, ends, strict=True):
+    for i, c in enumerate(text):
         nk = c if c.isascii() else unicodedata.normalize("NFKC", c)
-        for d in nk:
-            expanded.append(d)
-            exp_starts.append(s)
-            exp_ends.append(e)
+        expanded.extend(nk)
+        exp_starts.extend([i] * len(nk))
     _fix_mixed_scripts(expanded)
     out: list[str] = []
     offsets: list[int] = []
-    out_ends: list[int] = []
-    for c, s, e in zip(expanded, exp_starts, exp_ends, strict=True):
+    for c, s in zip(expanded, exp_starts, strict=True):
         folded = _fold_char(c)
         if not folded:
             continue
         out.append(folded)
-        if len(folded) == 1:
-            offsets.append(s)
-            out_ends.append(e)
-        else:
-            offsets.extend([s] * len(folded))
-            out_ends.extend([e] * len(folded))
+        offsets.extend([s] * len(folded))
+    ends = [o + 1 for o in offsets]
     offsets.append(len(text))
-    return Normalised("".join(out), offsets, out_ends)
+    return Normalised("".join(out), offsets, ends)
 
 
 def fold(text: str) -> str:
     """Just the folded text of :func:`normalise` (for keywords, keys, comparisons)."""
-    simple = fold_simple(text)
-    return simple if simple is not None else normalise(text).text
+    return normalise(text).text
 
 
 # ---------------------------------------------------------------------------
