@@ -110,20 +110,31 @@ class _Zlib:
         self._gzip = encoding == "gzip"
         self._wbits = zlib.MAX_WBITS | 16 if self._gzip else zlib.MAX_WBITS
         self._d = zlib.decompressobj(self._wbits)
+        self._sniff = b"" if not self._gzip else None
         self._started = False
         self._done = False
 
+    def _choose_deflate_flavour(self, data: bytes) -> bytes:
+        """ "deflate" should be zlib-wrapped but some servers send it raw; decide on the first 2 bytes.
+
+        Returns the bytes to decode now (empty while we still wait for 2 bytes).
+        """
+        assert self._sniff is not None
+        self._sniff += data
+        if len(self._sniff) < 2:
+            return b""
+        data, self._sniff = self._sniff, None
+        cmf, flg = data[0], data[1]
+        if cmf & 0x0F != 8 or (cmf << 8 | flg) % 31:
+            self._wbits = -zlib.MAX_WBITS
+            self._d = zlib.decompressobj(self._wbits)
+        return data
+
     def feed(self, data: bytes) -> Iterator[bytes]:
-        if not self._started and data and not self._gzip:
+        if self._sniff is not None:
+            data = self._choose_deflate_flavour(data)
+        if data:
             self._started = True
-            try:
-                # Some servers send raw deflate for "deflate"; sniff it as httpx does.
-                probe = zlib.decompressobj(self._wbits)
-                probe.decompress(data[:64], 1)
-            except zlib.error:
-                self._wbits = -zlib.MAX_WBITS
-                self._d = zlib.decompressobj(self._wbits)
-        self._started = True
         while data and not self._done:
             out = self._d.decompress(data, _CHUNK)
             if out:
@@ -144,6 +155,9 @@ class _Zlib:
                     self._done = True  # trailing garbage after the stream is ignored
 
     def flush(self) -> Iterator[bytes]:
+        if self._sniff:  # a 1-byte body: let zlib say what is wrong with it
+            self._sniff, data = None, self._sniff
+            yield from self.feed(data)
         if self._done or not self._started:
             return
         while True:
@@ -156,10 +170,25 @@ class _Zlib:
 
 
 class _Brotli:
+    """Brotli, at most ~``_CHUNK`` bytes out per step (``output_buffer_limit``, brotli ≥ 1.2).
+
+    Older brotli cannot limit output; then we feed it 256-byte slices of input,
+    which bounds each step by the format's practical expansion instead.
+    """
+
+    _SLICE = 256
+
     def __init__(self) -> None:
         self._d = brotli.Decompressor()
+        self._limited = hasattr(self._d, "can_accept_more_data")
 
     def feed(self, data: bytes) -> Iterator[bytes]:
+        if not self._limited:
+            for i in range(0, len(data), self._SLICE):
+                out = self._d.process(data[i:i + self._SLICE])
+                if out:
+                    yield out
+            return
         out = self._d.process(data, output_buffer_limit=_CHUNK)
         if out:
             yield out
@@ -303,6 +332,18 @@ def _network_reason(exc: BaseException) -> str:
     return f"{exc.__class__.__name__}: {text[:120]}" if text else exc.__class__.__name__
 
 
+def _validator(value: str | None) -> str | None:
+    """Keep an ETag/Last-Modified only if we can send it back verbatim.
+
+    A server-chosen value is stored and replayed on every poll; a non-ASCII or
+    enormous one would make every later request fail before it is sent, so the
+    feed could never recover. Such values are dropped (we just lose the 304).
+    """
+    if not value or len(value) > 1024 or not value.isascii() or not value.isprintable():
+        return None
+    return value
+
+
 def _host_key(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{(parts.hostname or '').lower()}:{parts.port or ''}"
@@ -410,6 +451,7 @@ class Fetcher:
 
     async def _fetch(self, url: str, etag: str | None, last_modified: str | None, progress: _Progress) -> FetchResult:
         headers: dict[str, str] = {}
+        etag, last_modified = _validator(etag), _validator(last_modified)
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
@@ -466,8 +508,8 @@ class Fetcher:
         progress: _Progress,
     ) -> FetchResult:
         status = response.status_code
-        new_etag = response.headers.get("etag")
-        new_modified = response.headers.get("last-modified")
+        new_etag = _validator(response.headers.get("etag"))
+        new_modified = _validator(response.headers.get("last-modified"))
         moved_to = final_url if moved and final_url != url else None
         if status == 304:
             return FetchResult(url, status=304, etag=new_etag or etag, last_modified=new_modified or last_modified,

@@ -38,6 +38,8 @@ TITLE_MAX = 1000
 SUMMARY_MAX = 4000
 AUTHOR_MAX = 200
 FEED_TITLE_MAX = 300
+MAX_ITEMS = 10_000
+"""Real feeds carry tens to hundreds; a hostile 10 MB of tiny items must not flood the store."""
 ID_MAX = 2048
 """Longer guids/links are replaced by a hash: identity must stay bounded too."""
 
@@ -97,6 +99,8 @@ def _parse(body: bytes, content_type: str | None, url: str, fetched_at: datetime
         item = _item(entry, url, fetched_at)
         if item is not None and item.key not in items:
             items[item.key] = item
+            if len(items) >= MAX_ITEMS:
+                break
 
     if not items:
         if _looks_like_html(root, content_type):
