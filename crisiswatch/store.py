@@ -404,7 +404,7 @@ class Store:
             feed = conn.execute("SELECT * FROM feeds WHERE id = ?", (feed_id,)).fetchone()
             if feed is None:
                 return FeedOutcome("error", error="feed no longer exists")
-            was_failing = feed["failures"] > 0 and feed["last_ok"] is not None
+            was_failing = feed["failures"] > 0
             error = result.error or (parsed.error if parsed is not None else None)
             updates: dict[str, Any] = {"last_fetch": stamp, "next_poll": iso(next_poll),
                                        "fetch_count": feed["fetch_count"] + 1}
