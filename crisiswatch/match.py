@@ -204,10 +204,17 @@ def _fleeting_vowel_index(spelling: str, folded_last: str) -> int | None:
 
 
 def _spelling_variants(spelling: str) -> list[str]:
-    """The spelling, plus its "dj" form when it has đ (Đurić is often written Djuric)."""
+    """The spelling plus the ways Serbian orthography respells it.
+
+    Đ is written "dj" whenever đ is not at hand (Đurić → Djuric; "Duric" is
+    already covered because đ folds to d), and a foreign x is written "ks" in
+    both Serbian scripts (EULEX → ЕУЛЕКС, Euleks).
+    """
     out = [spelling]
     if any(c in spelling for c in "đĐђЂ"):
         out.append(spelling.replace("Đ", "Dj").replace("đ", "dj").replace("Ђ", "Dj").replace("ђ", "dj"))
+    if "x" in spelling.casefold():
+        out.extend([v.replace("x", "ks").replace("X", "KS") for v in out])
     return out
 
 
