@@ -55,6 +55,9 @@ ACCEPT = (
 )
 ACCEPT_ENCODING = "gzip, deflate, br"
 
+MAX_RETRY_AFTER = 86_400.0
+"""A Retry-After beyond a day is capped: a hostile or buggy server must not silence a feed for years."""
+
 _CHUNK = 64 * 1024
 """Most decompressed bytes produced per decoder step; bounds memory per step."""
 
@@ -272,7 +275,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         return None
     value = value.strip()
     if value.isdigit():
-        return float(int(value))
+        return min(MAX_RETRY_AFTER, float(int(value[:12])))
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
@@ -282,7 +285,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     now = now or datetime.now(UTC)
-    return float(max(0, math.ceil((when - now).total_seconds())))
+    return min(MAX_RETRY_AFTER, float(max(0, math.ceil((when - now).total_seconds()))))
 
 
 def _status_text(status: int) -> str:

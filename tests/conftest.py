@@ -13,3 +13,12 @@ def fault_server() -> Iterator[FaultServer]:
     """One misbehaving loopback server per test session (per xdist worker)."""
     with FaultServer() as server:
         yield server
+    assert not server.errors, f"fault server endpoints crashed: {server.errors}"
+
+
+@pytest.fixture
+def fresh_fault_server() -> Iterator[FaultServer]:
+    """A private server for tests that read its counters (max_in_flight, request log)."""
+    with FaultServer() as server:
+        yield server
+    assert not server.errors, f"fault server endpoints crashed: {server.errors}"

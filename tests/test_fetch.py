@@ -118,13 +118,13 @@ async def test_poll_bounded_even_when_stalls_hog_the_host_slots(fault_server: Fa
     assert any("waiting for a free connection" in (r.error or "") for r in queued)
 
 
-async def test_per_host_concurrency_is_bounded() -> None:
-    with FaultServer() as srv:
-        settings = Settings(timeout=5.0, per_host_connections=2)
-        async with Fetcher(settings) as f:
-            results = await asyncio.gather(*(f.fetch(srv.url(f"/slow?delay=0.15&i={i}")) for i in range(8)))
-        assert all(r.ok for r in results)
-        assert srv.max_in_flight == 2
+async def test_per_host_concurrency_is_bounded(fresh_fault_server: FaultServer) -> None:
+    srv = fresh_fault_server
+    settings = Settings(timeout=5.0, per_host_connections=2)
+    async with Fetcher(settings) as f:
+        results = await asyncio.gather(*(f.fetch(srv.url(f"/slow?delay=0.15&i={i}")) for i in range(8)))
+    assert all(r.ok for r in results)
+    assert srv.max_in_flight == 2
 
 
 # -- size ----------------------------------------------------------------------
@@ -319,6 +319,7 @@ def test_parse_retry_after_forms() -> None:
     assert parse_retry_after("soon") is None
     assert parse_retry_after("") is None
     assert parse_retry_after("-5") is None
+    assert parse_retry_after("99999999999999999999") == 86_400.0  # capped at a day
 
 
 def test_human_size() -> None:
