@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 MAX_BACKOFF = 3600.0
 """Failing feeds are retried at most this far apart (or their own interval, if longer)."""
+ERROR_RETRY = 60.0
+"""After a failed cycle (disk full, long lock), wait this long before trying again."""
 BATCH_WINDOW = 30.0
 """Feeds due within this many seconds of each other are polled in one cycle."""
 
@@ -262,22 +264,32 @@ class Poller:
         return now + timedelta(seconds=delay)
 
     # -- forever ----------------------------------------------------------------------
-    async def run(self, stop: asyncio.Event, *, on_summary: Callable[[PollSummary], None] | None = None) -> None:
-        """Poll due feeds until ``stop`` is set; sleeps until the next feed is due."""
+    async def run(self, stop: asyncio.Event, *, on_summary: Callable[[PollSummary], None] | None = None,
+                  on_error: Callable[[str], None] | None = None) -> None:
+        """Poll due feeds until ``stop`` is set; sleeps until the next feed is due.
+
+        A failing cycle (disk full, database locked for long, a bug) is reported
+        through ``on_error`` and retried a minute later: a week-long run must not
+        die on a transient fault.
+        """
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         while not stop.is_set():
-            now = self.clock()
-            feeds = await self._active_feeds() if self._force_all else await self.due_feeds(now)
-            self._force_all = False
-            if feeds:
-                summary = await self.poll_once(feeds)
-                if on_summary is not None:
-                    on_summary(summary)
-            rows = await self._feed_rows()
-            enabled = [rows[f.name] for f in self.config.feeds if f.enabled and f.name in rows]
-            delay = self._seconds_until_next(enabled, self.clock())
             self._wake.clear()
+            force, self._force_all = self._force_all, False
+            try:
+                feeds = await self._active_feeds() if force else await self.due_feeds(self.clock())
+                if feeds:
+                    summary = await self.poll_once(feeds)
+                    if on_summary is not None:
+                        on_summary(summary)
+                rows = await self._feed_rows()
+                enabled = [rows[f.name] for f in self.config.feeds if f.enabled and f.name in rows]
+                delay = self._seconds_until_next(enabled, self.clock())
+            except Exception as exc:
+                if on_error is not None:
+                    on_error(f"poll cycle failed: {exc}; retrying in {ERROR_RETRY:.0f}s")
+                delay = ERROR_RETRY
             stop_task = asyncio.ensure_future(stop.wait())
             wake_task = asyncio.ensure_future(self._wake.wait())
             await asyncio.wait({stop_task, wake_task}, timeout=delay, return_when=asyncio.FIRST_COMPLETED)

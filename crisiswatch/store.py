@@ -283,14 +283,21 @@ class Store:
             raise _explain_sqlite(exc, self.path) from None
         try:
             yield self.conn
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise _explain_sqlite(exc, self.path) from None
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            self._rollback()
             raise
         try:
             self.conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            self.conn.execute("ROLLBACK")
+            self._rollback()
             raise _explain_sqlite(exc, self.path) from None
+
+    def _rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
 
     @contextmanager
     def snapshot(self) -> Iterator[sqlite3.Connection]:

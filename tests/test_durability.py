@@ -132,3 +132,33 @@ def test_two_processes_on_one_database_cooperate(config: Path, tmp_path: Path) -
     result = _snapshot(db)
     assert result == _snapshot(reference)
     assert result["alert_new"] == result["alerts"]  # nobody double-alerted
+
+
+def test_poll_forever_stops_cleanly_on_sigterm(server: str, tmp_path: Path) -> None:
+    import signal
+
+    config = tmp_path / "feeds.toml"
+    config.write_text(f'[settings]\npoll_interval = "1s"\n[[feeds]]\nname = "one"\nurl = "{server}/f1"\n'
+                      '[[keywords]]\nterm = "KFOR"\n', encoding="utf-8")
+    db = tmp_path / "cw.db"
+    cmd = [sys.executable, "-m", "crisiswatch.cli", "--config", str(config), "--db", str(db), "poll"]
+    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        if db.exists():
+            conn = sqlite3.connect(db)
+            try:
+                cycles = conn.execute("select count(*) from events where kind = 'poll_finished'").fetchone()[0]
+            except sqlite3.OperationalError:
+                cycles = 0
+            conn.close()
+            if cycles >= 2:
+                break
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    lines = err.strip().splitlines()
+    assert sum(line.startswith("polled 1 feeds") for line in lines) >= 2
+    assert lines[-1] == "crisiswatch: stopped"
+    assert _snapshot(db)["items"] == ITEMS

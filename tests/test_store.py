@@ -197,3 +197,15 @@ def test_wal_foreign_keys_and_version(tmp_path: Path) -> None:
     assert store.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert store.conn.execute("PRAGMA busy_timeout").fetchone()[0] > 0
+
+
+def test_full_disk_and_read_only_are_clear_errors(store: Store) -> None:
+    items = [item(str(n), "x" * 900 + str(n)) for n in range(200)]
+    store.conn.execute("PRAGMA max_page_count = %d" % store.conn.execute("PRAGMA page_count").fetchone()[0])
+    with pytest.raises(StoreError, match="disk is full"):
+        record(store, "Feed A", items, [None] * 200)
+    store.conn.execute("PRAGMA max_page_count = 1073741823")
+    assert store.count_items() == 0  # the failed feed left nothing half-written
+    store.conn.execute("PRAGMA query_only = 1")
+    with pytest.raises(StoreError, match="read-only"):
+        store.add_event("poll_started")

@@ -60,7 +60,8 @@ def run(ctx: Context) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await poller.run(stop, on_summary=summary)
+        await poller.run(stop, on_summary=summary,
+                         on_error=lambda msg: print(f"crisiswatch: {msg}", file=sys.stderr, flush=True))
         print("crisiswatch: stopped", file=sys.stderr)
         return 0
 
