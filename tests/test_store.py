@@ -201,7 +201,8 @@ def test_wal_foreign_keys_and_version(tmp_path: Path) -> None:
 
 def test_full_disk_and_read_only_are_clear_errors(store: Store) -> None:
     items = [item(str(n), "x" * 900 + str(n)) for n in range(200)]
-    store.conn.execute("PRAGMA max_page_count = %d" % store.conn.execute("PRAGMA page_count").fetchone()[0])
+    pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
+    store.conn.execute(f"PRAGMA max_page_count = {pages}")
     with pytest.raises(StoreError, match="disk is full"):
         record(store, "Feed A", items, [None] * 200)
     store.conn.execute("PRAGMA max_page_count = 1073741823")
