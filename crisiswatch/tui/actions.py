@@ -1,0 +1,47 @@
+"""Side effects that are not database writes: opening links, choosing export paths."""
+
+from __future__ import annotations
+
+import os
+import sys
+import webbrowser
+from datetime import datetime
+from pathlib import Path
+
+from ..locations import exports_dir
+
+
+def default_export_path(now: datetime) -> Path:
+    """``<data dir>/exports/events-20261125-120000.csv``: timestamped so exports never overwrite."""
+    return exports_dir() / f"events-{now.strftime('%Y%m%d-%H%M%S')}.csv"
+
+
+def browser_available() -> bool:
+    """Can a *graphical* browser open here without taking over this terminal?
+
+    Over ssh, or on Linux without a display, ``webbrowser`` would fall back to
+    lynx/w3m in the same terminal as the dashboard (or fail); we copy the link
+    instead. ``CRISISWATCH_BROWSER=0/1`` overrides the guess.
+    """
+    forced = os.environ.get("CRISISWATCH_BROWSER")
+    if forced is not None:
+        return forced.strip().lower() not in ("", "0", "no", "false")
+    if os.environ.get("SSH_CONNECTION") or os.environ.get("SSH_TTY"):
+        return False
+    if sys.platform.startswith("linux") or "bsd" in sys.platform:
+        if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            return False
+    try:
+        browser = webbrowser.get()
+    except webbrowser.Error:
+        return False
+    # Console browsers are registered as plain GenericBrowser and would block this terminal.
+    return type(browser) is not webbrowser.GenericBrowser
+
+
+def open_in_browser(url: str) -> bool:
+    """Blocking: call from a thread worker."""
+    try:
+        return bool(webbrowser.open(url, new=2))
+    except webbrowser.Error:
+        return False

@@ -1,0 +1,145 @@
+"""Every configured feed: when it last worked, what went wrong and why, items, next poll.
+
+Feeds are few (hundreds), so a DataTable is the right tool here. The screen
+re-reads on every store change while it is open, and ``e`` re-enables a feed
+the server declared gone (410), which the poller otherwise never retries.
+"""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from ...store import Store
+from ..format import age, local_time
+from ..messages import StoreChanged
+
+if TYPE_CHECKING:
+    from ..app import CrisiswatchApp
+
+
+def feed_status(feed: dict[str, Any]) -> str:
+    if feed["gone"]:
+        return "GONE"
+    if feed["failures"]:
+        return "FAILING"
+    if feed["last_ok"] is None:
+        return "pending"
+    return "ok"
+
+
+class FeedHealthScreen(Screen[None]):
+    app: CrisiswatchApp  # type: ignore[assignment]
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,f,q", "close", "Back"),
+        Binding("e", "reenable", "Re-enable feed"),
+        Binding("r", "poll_now", "Poll now"),
+    ]
+
+    def __init__(self, tz: tzinfo | None) -> None:
+        super().__init__()
+        self.tz = tz
+        self.feeds: list[dict[str, Any]] = []
+
+    def compose(self) -> ComposeResult:
+        table: DataTable[Any] = DataTable(id="feed-table", cursor_type="row", zebra_stripes=True)
+        table.add_column("Status", key="status")
+        table.add_column("Feed", key="name")
+        table.add_column("Last ok", key="last_ok")
+        table.add_column("Items", key="items")
+        table.add_column("Fails", key="failures")
+        table.add_column("Next poll", key="next_poll")
+        table.add_column("Last error", key="error")
+        yield table
+        yield Static(id="feed-error")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).border_title = "Feed health"
+        self.reload()
+        self.query_one(DataTable).focus()
+
+    def reload(self) -> None:
+        self.run_worker(self._reload(), group="feeds", exclusive=True, exit_on_error=False)
+
+    async def _reload(self) -> None:
+        self.feeds = await self.app.db.call(Store.feeds)
+        self._fill()
+
+    def _fill(self) -> None:
+        table = self.query_one(DataTable)
+        now = self.app.clock()
+        cursor = table.cursor_row
+        table.clear()
+        for feed in self.feeds:
+            status = feed_status(feed)
+            style = {"GONE": "bold red", "FAILING": "bold yellow", "pending": "dim", "ok": "green"}[status]
+            error = feed["last_error"] or ""
+            if error and feed["last_error_kind"]:
+                error = f"{feed['last_error_kind']}: {error}"
+            table.add_row(
+                Text(status, style=style),
+                Text(feed["name"]),
+                Text(f"{age(feed['last_ok'], now)} ago" if feed["last_ok"] else "never"),
+                Text(str(feed["items_count"]), justify="right"),
+                Text(str(feed["failures"]), justify="right"),
+                Text("not until re-enabled" if feed["gone"] else local_time(feed["next_poll"], self.tz, "%H:%M:%S")),
+                Text(error, style="red" if error else ""),
+                key=feed["name"],
+            )
+        if self.feeds:
+            table.move_cursor(row=min(cursor, len(self.feeds) - 1))
+        failing = sum(1 for f in self.feeds if f["failures"] or f["gone"])
+        table.border_title = f"Feed health · {len(self.feeds)} feeds · {failing} failing"
+        self._show_error()
+
+    @on(DataTable.RowHighlighted)
+    def _show_error(self) -> None:
+        table = self.query_one(DataTable)
+        panel = self.query_one("#feed-error", Static)
+        if not self.feeds or table.cursor_row >= len(self.feeds):
+            panel.update(Text("No feeds in the config."))
+            return
+        feed = self.feeds[table.cursor_row]
+        lines = Text.assemble((feed["name"], "bold"), "  ", feed["url"], no_wrap=False)
+        if feed["last_error"]:
+            lines.append_text(Text.assemble("\n", ("last error: ", "bold"),
+                                            f"{feed['last_error_kind'] or ''} {feed['last_error']}".strip()))
+            if feed["last_fetch"]:
+                lines.append(f" (at {local_time(feed['last_fetch'], self.tz, '%Y-%m-%d %H:%M:%S')})")
+        if feed["gone"]:
+            lines.append("\nThe server said this feed is gone (410). Press e to poll it again.")
+        panel.update(lines)
+
+    def on_store_changed(self, message: StoreChanged) -> None:
+        self.reload()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def action_reenable(self) -> None:
+        table = self.query_one(DataTable)
+        if not self.feeds:
+            return
+        feed = self.feeds[table.cursor_row]
+        self.run_worker(self._reenable(feed["name"], bool(feed["gone"] or feed["failures"])), exit_on_error=False)
+
+    async def _reenable(self, name: str, was_down: bool) -> None:
+        if not was_down:
+            self.notify(f"{name} is not failing; nothing to re-enable.", markup=False, timeout=3)
+            return
+        await self.app.db.call(Store.reenable_feed, name)
+        self.notify(f"{name} will be polled at the next cycle.", title="Re-enabled", markup=False)
+        self.app.request_poll(quiet=True)
+        await self.app.check_store()
+
+    def action_poll_now(self) -> None:
+        self.app.request_poll()

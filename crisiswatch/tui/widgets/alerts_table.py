@@ -1,0 +1,91 @@
+"""The alerts pane: severity, state, age, feed, keywords and title; pinned first, then newest."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, ClassVar
+
+from rich.style import Style
+from rich.text import Text
+
+from ...models import SEVERITIES
+from ..format import SEVERITY_LABELS, STATE_LABELS, Highlighter, age, first_feed
+from ..reader import Database
+from .paged_table import Column, PagedTable
+
+
+class AlertsTable(PagedTable):
+    """Alerts filtered by minimum severity, with dismissed ones hidden unless asked for."""
+
+    COLUMNS: ClassVar[Sequence[Column]] = (
+        Column("severity", 4),
+        Column("state", 3),
+        Column("age", 3, justify="right"),
+        Column("feed", 14, min_table_width=70),
+        Column("keywords", 16, min_table_width=110),
+        Column("title", None),
+    )
+    EMPTY = "No alerts match. New ones appear here as they are stored."
+
+    def __init__(self, db: Database, highlighter: Highlighter, clock: Callable[[], datetime],
+                 fresh: dict[int, float], *, id: str | None = None) -> None:
+        super().__init__(db, id=id)
+        self.highlighter = highlighter
+        self.clock = clock
+        self.fresh = fresh
+        self.min_severity = "low"
+        self.show_dismissed = False
+        self._now = clock()
+
+    def fetch_count(self, store: Any) -> int:
+        return store.count_alerts(min_severity=self.min_severity, show_dismissed=self.show_dismissed)
+
+    def fetch(self, store: Any, offset: int, limit: int) -> list[dict[str, Any]]:
+        return store.alerts_window(offset, limit, min_severity=self.min_severity, show_dismissed=self.show_dismissed)
+
+    def render_line(self, y: int):  # type: ignore[override]
+        if y == 0:
+            self._now = self.clock()
+        return super().render_line(y)
+
+    def cells(self, row: dict[str, Any], columns: Sequence[Column]) -> list[Text]:
+        severity = row["severity"]
+        out: list[Text] = []
+        for column in columns:
+            key = column.key
+            if key == "severity":
+                out.append(Text(SEVERITY_LABELS.get(severity, severity), style=self.style_for(severity)))
+            elif key == "state":
+                state = row["state"]
+                style = self.style_for("pinned") if state == "pinned" else self.style_for("muted")
+                out.append(Text(STATE_LABELS.get(state, state), style=style))
+            elif key == "age":
+                out.append(Text(age(row["created"], self._now), style=self.style_for("muted")))
+            elif key == "feed":
+                out.append(Text(first_feed(row["feeds"], row.get("feed_count") or 1)))
+            elif key == "keywords":
+                out.append(Text(", ".join(k for k in row["keywords"].split("; ") if k), style=self.style_for("hit")))
+            else:
+                title = self.highlighter.text(row["title"], self.style_for("hit"))
+                if row.get("surge"):
+                    title = Text.assemble(("SURGE ", self.style_for("critical")), title, no_wrap=True, end="")
+                out.append(title)
+        return out
+
+    def row_style(self, row: dict[str, Any]) -> Style | None:
+        if row["state"] == "dismissed":
+            return self.style_for("dim")
+        if row["id"] in self.fresh:
+            return self.style_for("fresh")
+        return None
+
+    def cycle_severity(self) -> str:
+        self.min_severity = SEVERITIES[(SEVERITIES.index(self.min_severity) + 1) % len(SEVERITIES)]
+        self.reload()
+        return self.min_severity
+
+    def toggle_dismissed(self) -> bool:
+        self.show_dismissed = not self.show_dismissed
+        self.reload()
+        return self.show_dismissed

@@ -1,0 +1,384 @@
+"""A table over a query too big to load: rows are fetched a page at a time.
+
+``DataTable`` holds every row in memory and lays them all out; with 1,000,000
+headlines that is seconds of work and hundreds of MB. This is a Line API
+widget (like toolong's log view): the scroll range is the row count, and
+``render_line`` asks for the page a visible row lives on. Pages are read on
+the database thread and arrive as the result of an async worker, so scrolling
+never waits on SQLite; a row not loaded yet renders as a dim placeholder for
+the few milliseconds it takes. When the data changes, the old pages keep
+being drawn until the new ones arrive (no flicker), and the cursor follows
+the row it was on, not the index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ..reader import Database
+
+PAGE = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column: a fixed ``width``, or ``width=None`` to take the remaining space."""
+
+    key: str
+    width: int | None
+    min_table_width: int = 0
+    """The column is dropped when the table is narrower than this."""
+    justify: str = "left"
+
+
+class PagedTable(ScrollView, can_focus=True):
+    """Rows from ``fetch`` (subclass hook), rendered by ``cells`` (subclass hook)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "cursor_up", "Up", show=False),
+        Binding("down,j", "cursor_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home,g", "first", "First", show=False),
+        Binding("end,G", "last", "Last", show=False),
+        Binding("enter", "select", "Detail", show=False),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "paged-table--cursor",
+        "paged-table--cursor-blurred",
+        "paged-table--placeholder",
+        "paged-table--fresh",
+        "paged-table--dim",
+        "paged-table--hit",
+        "paged-table--critical",
+        "paged-table--high",
+        "paged-table--medium",
+        "paged-table--low",
+        "paged-table--pinned",
+        "paged-table--muted",
+        "paged-table--empty",
+    }
+
+    COLUMNS: ClassVar[Sequence[Column]] = ()
+    EMPTY: ClassVar[str] = "Nothing here yet."
+
+    cursor_row: reactive[int] = reactive(0, always_update=True)
+
+    class Highlighted(Message):
+        """The cursor moved to ``row`` (None when the table is empty)."""
+
+        def __init__(self, table: PagedTable, row: dict[str, Any] | None) -> None:
+            super().__init__()
+            self.table = table
+            self.row = row
+
+        @property
+        def control(self) -> PagedTable:
+            return self.table
+
+    class Selected(Highlighted):
+        """Enter (or a click on the highlighted row) on ``row``."""
+
+    class Loaded(Message):
+        """A reload finished; ``row_count`` is current."""
+
+        def __init__(self, table: PagedTable) -> None:
+            super().__init__()
+            self.table = table
+
+    def __init__(self, db: Database, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.db = db
+        self.row_count = 0
+        self.loaded = False
+        self._pages: dict[int, list[dict[str, Any]]] = {}
+        self._stale: dict[int, list[dict[str, Any]]] = {}
+        self._loading: set[int] = set()
+        self._generation = 0
+        self._cursor_key: Any = None
+        self._styles: dict[str, Style] = {}
+        self._lines: dict[tuple[int, bool], Strip] = {}
+
+    # -- subclass hooks ----------------------------------------------------------------
+    def fetch_count(self, store: Any) -> int:
+        """Runs on the database thread."""
+        raise NotImplementedError
+
+    def fetch(self, store: Any, offset: int, limit: int) -> list[dict[str, Any]]:
+        """Runs on the database thread."""
+        raise NotImplementedError
+
+    def cells(self, row: dict[str, Any], columns: Sequence[Column]) -> list[Text]:
+        """One Text per column, in ``columns`` order."""
+        raise NotImplementedError
+
+    def row_style(self, row: dict[str, Any]) -> Style | None:
+        """An extra style for a whole row (fresh, dismissed…)."""
+        return None
+
+    def empty_text(self) -> str:
+        return self.EMPTY
+
+    @staticmethod
+    def key_of(row: dict[str, Any]) -> Any:
+        return row.get("id")
+
+    # -- data ------------------------------------------------------------------------------
+    @property
+    def cursor(self) -> dict[str, Any] | None:
+        """The row under the cursor, if loaded."""
+        return self.row_at(self.cursor_row)
+
+    def row_at(self, index: int) -> dict[str, Any] | None:
+        if not 0 <= index < self.row_count:
+            return None
+        page, slot = divmod(index, PAGE)
+        rows = self._pages.get(page)
+        if rows is None:
+            rows = self._stale.get(page)
+        if rows is None or slot >= len(rows):
+            return None
+        return rows[slot]
+
+    def reload(self) -> None:
+        """Re-read the count and the visible pages; keep drawing the old ones meanwhile."""
+        self._generation += 1
+        self.run_worker(self._reload(self._generation), group=f"reload-{id(self)}", exclusive=True,
+                        exit_on_error=False)
+
+    def _visible_pages(self) -> range:
+        top = int(self.scroll_y)
+        height = max(1, self.size.height or 40)
+        first = max(0, min(top, self.cursor_row)) // PAGE
+        last = (max(top + height, self.cursor_row + 1)) // PAGE
+        return range(first, last + 1)
+
+    async def _reload(self, generation: int) -> None:
+        pages = self._visible_pages()
+
+        def read(store: Any) -> tuple[int, dict[int, list[dict[str, Any]]]]:
+            count = self.fetch_count(store)
+            out = {}
+            for page in pages:
+                if page * PAGE < count or page == 0:
+                    out[page] = self.fetch(store, page * PAGE, PAGE)
+            return count, out
+
+        count, fresh = await self.db.call(read)
+        if generation != self._generation:
+            return
+        old_index = self.cursor_row
+        self._stale = {}
+        self._pages = fresh
+        self._loading.clear()
+        self._lines.clear()
+        self.row_count = count
+        self.loaded = True
+        self._follow_cursor(old_index)
+        self._update_virtual_size()
+        self.refresh()
+        self.post_message(self.Loaded(self))
+        self.post_message(self.Highlighted(self, self.cursor))
+
+    def _follow_cursor(self, old_index: int) -> None:
+        """Keep the cursor on the same row when rows were added above it."""
+        if self.row_count == 0:
+            self.cursor_row = 0
+            return
+        if self._cursor_key is not None:
+            row = self.row_at(old_index)
+            if row is None or self.key_of(row) != self._cursor_key:
+                for page, rows in self._pages.items():
+                    for slot, candidate in enumerate(rows):
+                        if self.key_of(candidate) == self._cursor_key:
+                            new_index = page * PAGE + slot
+                            delta = new_index - old_index
+                            if old_index > 0 or self.scroll_y > 0:
+                                self.scroll_to(y=self.scroll_y + delta, animate=False, immediate=True)
+                            self.set_reactive(PagedTable.cursor_row, new_index)
+                            return
+        self.set_reactive(PagedTable.cursor_row, min(old_index, self.row_count - 1))
+        row = self.cursor
+        self._cursor_key = self.key_of(row) if row is not None else None
+
+    def _request(self, page: int) -> None:
+        if page in self._pages or page in self._loading or page * PAGE >= self.row_count:
+            return
+        self._loading.add(page)
+        self.run_worker(self._load(page, self._generation), group=f"page-{id(self)}", exit_on_error=False)
+
+    async def _load(self, page: int, generation: int) -> None:
+        rows = await self.db.call(self.fetch, page * PAGE, PAGE)
+        if generation != self._generation:
+            return
+        self._loading.discard(page)
+        self._pages[page] = rows
+        self._stale.pop(page, None)
+        self._lines.clear()
+        self.refresh()
+        if page * PAGE <= self.cursor_row < (page + 1) * PAGE:
+            row = self.cursor
+            self._cursor_key = self.key_of(row) if row is not None else None
+            self.post_message(self.Highlighted(self, row))
+
+    def _update_virtual_size(self) -> None:
+        self.virtual_size = Size(self.scrollable_content_region.width, self.row_count)
+
+    # -- layout & rendering ------------------------------------------------------------------
+    def on_resize(self, event: events.Resize) -> None:
+        self._lines.clear()
+        self._update_virtual_size()
+        if self.loaded:
+            for page in self._visible_pages():
+                self._request(page)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles.clear()
+        self._lines.clear()
+
+    def style_for(self, name: str) -> Style:
+        """A component class's style, cached until the CSS or theme changes."""
+        style = self._styles.get(name)
+        if style is None:
+            style = self._styles[name] = self.get_component_rich_style(f"paged-table--{name}", partial=True)
+        return style
+
+    def layout(self, width: int) -> list[tuple[Column, int]]:
+        columns = [c for c in self.COLUMNS if width >= c.min_table_width]
+        fixed = sum(c.width or 0 for c in columns) + max(0, len(columns) - 1)
+        flex = max(8, width - fixed)
+        return [(c, c.width if c.width is not None else flex) for c in columns]
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        index = int(self.scroll_y) + y
+        if self.row_count == 0:
+            if y == 0 and self.loaded:
+                text = Text(f" {self.empty_text()}", style=self.style_for("empty"), no_wrap=True, end="")
+                return Strip(text.render(self.app.console)).crop_extend(0, width, base).apply_style(base)
+            return Strip.blank(width, base)
+        if index >= self.row_count:
+            return Strip.blank(width, base)
+        is_cursor = index == self.cursor_row
+        cached = self._lines.get((index, is_cursor))
+        if cached is not None and cached.cell_length == width:
+            return cached
+        page = index // PAGE
+        row = self.row_at(index)
+        if page not in self._pages:
+            self._request(page)
+        if (index % PAGE) > PAGE - 20:
+            self._request(page + 1)
+        if row is None:
+            text = Text(" …", style=self.style_for("placeholder"), no_wrap=True, end="")
+            strip = Strip(text.render(self.app.console)).crop_extend(0, width, base)
+            return strip.apply_style(base)
+        columns = self.layout(width)
+        line = Text(no_wrap=True, end="")
+        for n, ((column, col_width), cell) in enumerate(zip(columns, self.cells(row, [c for c, _ in columns]),
+                                                             strict=True)):
+            if n:
+                line.append(" ")
+            cell.truncate(col_width, overflow="ellipsis", pad=True)
+            if column.justify == "right" and cell.cell_len < col_width:
+                cell.pad_left(col_width - cell.cell_len)
+            line.append_text(cell)
+        extra = self.row_style(row)
+        if extra is not None:
+            line.stylize_before(extra)
+        if is_cursor:
+            line.stylize(self.style_for("cursor" if self.has_focus else "cursor-blurred"))
+        strip = Strip(line.render(self.app.console)).crop_extend(0, width, None)
+        if is_cursor:
+            # Paint the cursor bar to the right edge, past the last cell.
+            pad = self.style_for("cursor" if self.has_focus else "cursor-blurred")
+            strip = strip.extend_cell_length(width, base + pad)
+        strip = strip.apply_style(base)
+        self._lines[(index, is_cursor)] = strip
+        return strip
+
+    # -- cursor --------------------------------------------------------------------------------
+    def watch_cursor_row(self, old: int, new: int) -> None:
+        self._lines.pop((old, True), None)
+        self._lines.pop((new, False), None)
+        row = self.cursor
+        self._cursor_key = self.key_of(row) if row is not None else None
+        self._scroll_cursor_into_view()
+        self.refresh()
+        self.post_message(self.Highlighted(self, row))
+
+    def _scroll_cursor_into_view(self) -> None:
+        height = self.scrollable_content_region.height
+        if height <= 0:
+            return
+        top = int(self.scroll_y)
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
+        elif self.cursor_row >= top + height:
+            self.scroll_to(y=self.cursor_row - height + 1, animate=False, immediate=True)
+
+    def move_cursor(self, index: int) -> None:
+        if self.row_count:
+            self.cursor_row = max(0, min(self.row_count - 1, index))
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(self.cursor_row - 1)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(self.cursor_row + 1)
+
+    def action_page_up(self) -> None:
+        self.move_cursor(self.cursor_row - max(1, self.scrollable_content_region.height - 1))
+
+    def action_page_down(self) -> None:
+        self.move_cursor(self.cursor_row + max(1, self.scrollable_content_region.height - 1))
+
+    def action_first(self) -> None:
+        self.move_cursor(0)
+
+    def action_last(self) -> None:
+        self.move_cursor(self.row_count - 1)
+
+    def action_select(self) -> None:
+        row = self.cursor
+        if row is not None:
+            self.post_message(self.Selected(self, row))
+
+    def on_click(self, event: events.Click) -> None:
+        index = int(self.scroll_y) + event.y
+        if 0 <= index < self.row_count:
+            if index == self.cursor_row and event.chain >= 2:
+                self.action_select()
+            self.cursor_row = index
+
+    def on_focus(self) -> None:
+        self._lines.clear()
+        self.refresh()
+        self.post_message(self.Highlighted(self, self.cursor))
+
+    def on_blur(self) -> None:
+        self._lines.clear()
+        self.refresh()
+
+    def refresh_rows(self) -> None:
+        """Redraw (e.g. the ages) without re-reading."""
+        self._lines.clear()
+        self.refresh()
+
+    def visible_region(self) -> Region:
+        return Region(0, int(self.scroll_y), self.size.width, self.size.height)
