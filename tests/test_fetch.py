@@ -149,7 +149,8 @@ async def test_compression_bomb_stopped_at_cap_in_bounded_memory(fault_server: F
     """1 GiB of zeros, ~1 MB on the wire; every 64 KiB written inflates to 64 MiB."""
     kind, error, peak = await _bomb_peak(fault_server, enc, 1_000_000)
     assert (kind, error) == ("size", "body over the 1 MB cap")
-    assert peak < 3_000_000, f"peak {peak / 1e6:.1f} MB while inflating a bomb with a 1 MB cap"
+    # ~1.5 MB alone; tracemalloc is process-wide, so allow for the in-process server and other threads.
+    assert peak < 6_000_000, f"peak {peak / 1e6:.1f} MB while inflating a bomb with a 1 MB cap"
 
 
 async def test_bomb_memory_check_would_catch_an_unbounded_decoder(
