@@ -485,9 +485,9 @@ class _Handler(BaseHTTPRequestHandler):
         m = re.fullmatch(r"/feeds/([a-z0-9-]+)\.xml", path)
         slugs = {o.slug for o in demo.timeline.outlets}
         if path in ("/", "/index.html"):
-            status = self._send(200, _index(demo).encode(), "text/html; charset=utf-8", head=head)
+            self._send(200, _index(demo).encode(), "text/html; charset=utf-8", head=head)
         elif m is None or m.group(1) not in slugs:
-            status = self._send(404, b"not found\n", "text/plain; charset=utf-8", head=head)
+            self._send(404, b"not found\n", "text/plain; charset=utf-8", head=head)
         else:
             outlet = demo.timeline.outlet(m.group(1))
             gzipped = "gzip" in (self.headers.get("Accept-Encoding") or "").lower()
@@ -497,16 +497,17 @@ class _Handler(BaseHTTPRequestHandler):
                 headers["Last-Modified"] = format_datetime(modified, usegmt=True)
             if _not_modified(self.headers.get("If-None-Match"), self.headers.get("If-Modified-Since"), etag,
                              modified):
-                status = self._send(304, b"", None, head=True, headers=headers)
+                self._send(304, b"", None, head=True, headers=headers)
             else:
                 if gzipped:
                     headers["Content-Encoding"] = "gzip"
                 ctype = "application/rss+xml" if outlet.format == "rss" else "application/atom+xml"
-                status = self._send(200, body, f"{ctype}; charset=utf-8", head=head, headers=headers)
-        demo._count(path, status)
+                self._send(200, body, f"{ctype}; charset=utf-8", head=head, headers=headers)
 
     def _send(self, status: int, body: bytes, ctype: str | None, *, head: bool,
-              headers: dict[str, str] | None = None) -> int:
+              headers: dict[str, str] | None = None) -> None:
+        # Counted before the response goes out, so a client that has its answer sees it counted.
+        self.server.demo._count(urlsplit(self.path).path, status)
         self.send_response(status)
         if ctype:
             self.send_header("Content-Type", ctype)
@@ -520,7 +521,6 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(body)
             except (BrokenPipeError, ConnectionResetError):
                 pass
-        return status
 
 
 def _not_modified(if_none_match: str | None, if_modified_since: str | None, etag: str,
@@ -590,23 +590,22 @@ def _index(demo: DemoServer) -> str:
 
 
 # -- headless ---------------------------------------------------------------------------------
-_EVENT_LABELS = {"alert_new": "ALERT", "alert_grouped": "  also", "surge": "SURGE", "fetch_error": "ERROR",
-                 "feed_recovered": "OK"}
-
-
 def format_event(event: dict[str, Any]) -> str | None:
     """One line for an interesting event (None for the rest), for ``demo --headless``."""
-    label = _EVENT_LABELS.get(event["kind"])
-    if label is None:
-        return None
+    kind = event["kind"]
     clock = (event.get("time") or "")[11:19]
-    feed = event.get("feed") or "-"
-    if event["kind"] == "alert_new":
-        severity = (event.get("detail") or "").removeprefix("severity ").split(";")[0]
-        return f"{clock}  {label} {severity:<8} {feed}: {event.get('title')}  [{event.get('keywords') or ''}]"
-    if event["kind"] == "alert_grouped":
-        return f"{clock}  {label}           {feed}: {event.get('detail')}"
-    return f"{clock}  {label}          {feed}: {event.get('detail')}"
+    feed = event.get("feed")
+    detail = event.get("detail") or ""
+    if kind == "alert_new":
+        severity = detail.removeprefix("severity ").split(";")[0]
+        return f"{clock}  ALERT {severity:<8} {feed}: {event.get('title')}  [{event.get('keywords') or ''}]"
+    if kind == "alert_grouped":
+        return f"{clock}  {'':<14} {detail}"
+    if kind == "surge":
+        return f"{clock}  SURGE {'':<8} {detail}"
+    if kind in ("fetch_error", "feed_recovered"):
+        return f"{clock}  {'ERROR' if kind == 'fetch_error' else 'OK':<5} {'':<8} {feed}: {detail}"
+    return None
 
 
 async def headless(
