@@ -175,6 +175,24 @@ async def test_xxe_never_resolves(fault_server: FaultServer, secret_file: tuple[
     assert [i.key for i in feed.items] == ["urn:xxe"]
 
 
+@pytest.mark.parametrize("variant", ["late-doctype", "after-root", "utf-16-no-bom", "utf-32", "pi-and-comment-first"])
+def test_xxe_variants_in_odd_places(secret_file: tuple[Path, str], variant: str) -> None:
+    path, secret = secret_file
+    dtd = f'<!DOCTYPE rss [<!ENTITY xxe SYSTEM "file://{path}"><!ENTITY % p SYSTEM "file://{path}">%p;]>'
+    feed_xml = '<rss version="2.0"><channel><title>T &xxe;</title><item><title>a &xxe;</title><guid>1</guid></item>'
+    doc = {
+        "late-doctype": f'<rss version="2.0">{dtd}{feed_xml[19:]}</channel></rss>',
+        "after-root": f'<?xml version="1.0"?>{feed_xml}</channel></rss>{dtd}',
+        "utf-16-no-bom": f'<?xml version="1.0" encoding="utf-16"?>{dtd}{feed_xml}</channel></rss>',
+        "utf-32": f'<?xml version="1.0" encoding="utf-32"?>{dtd}{feed_xml}</channel></rss>',
+        "pi-and-comment-first": f'<?xml version="1.0"?><?xml-stylesheet href="x"?><!-- c -->{dtd}{feed_xml}</channel></rss>',
+    }[variant]
+    body = {"utf-16-no-bom": doc.encode("utf-16-le"), "utf-32": doc.encode("utf-32")}.get(variant, doc.encode())
+    feed = parse(body)
+    assert secret not in repr(feed)
+    assert [i.key for i in feed.items] == ["1"]
+
+
 async def test_xxe_probe_would_catch_a_leak(fault_server: FaultServer, secret_file: tuple[Path, str]) -> None:
     """Control: a parser that *does* resolve external entities leaks the secret from the same document."""
     path, secret = secret_file
