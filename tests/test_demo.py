@@ -408,3 +408,67 @@ def test_cli_demo_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
 def test_pyproject_ships_the_demo_data() -> None:
     data = tomllib.loads((REPO / "pyproject.toml").read_text())
     assert "demo_data/*" in data["tool"]["setuptools"]["package-data"]["crisiswatch"]
+
+
+# -- through the dashboard ---------------------------------------------------------------------------
+def test_cli_demo_runs_the_dashboard_on_the_live_server_then_stops_it(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import crisiswatch.tui.app as tui_app
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    seen: dict[str, Any] = {}
+
+    def fake_run_app(config: Config, db_path: Path, poll: bool = True) -> int:
+        seen.update(config=config, db_path=Path(db_path), poll=poll, status=get(config.feeds[0].url)[0],
+                    tmp_exists=Path(db_path).parent.exists())
+        return 0
+
+    monkeypatch.setattr(tui_app, "run_app", fake_run_app)
+    assert cli.main(["--config", str(tmp_path / "absent.toml"), "demo", "--seed", "1"]) == 0
+    assert seen["poll"] is True and seen["status"] == 200 and seen["tmp_exists"]
+    assert seen["db_path"].parent.name.startswith("crisiswatch-demo-")
+    assert not seen["db_path"].parent.exists(), "temporary database not removed"
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(seen["config"].feeds[0].url, timeout=2)
+
+
+async def _wait_for(pilot: Any, predicate: Any, timeout: float) -> None:
+    """Poll the app's own widgets (bounded): the poller thread never 'finishes', so we cannot await it."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await pilot.pause(0.05)
+
+
+def _titles(table: Any) -> list[str]:
+    return [row["title"] for row in (table.row_at(i) for i in range(table.row_count)) if row is not None]
+
+
+async def test_the_demo_dashboard_shows_its_first_alert_then_a_live_one(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch,
+                                                                       clock: FakeClock) -> None:
+    from crisiswatch.tui.app import CrisiswatchApp
+    from crisiswatch.tui.widgets.alerts_table import AlertsTable
+    from crisiswatch.tui.widgets.headlines import Headlines
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("CRISISWATCH_BROWSER", "0")
+    # speed=10 gives the 1 s poll interval; the fake clock means batches come only from release_next().
+    with DemoServer(seed=11, speed=10, clock=clock) as server:
+        app = CrisiswatchApp(server.config(), tmp_path / "demo.db", poll=True)
+        async with app.run_test(size=(100, 30)) as pilot:
+            alerts_table = app.screen.query_one(AlertsTable)
+            await _wait_for(pilot, lambda: alerts_table.row_count > 0, timeout=15)
+            start_titles = {i.title for i in server.timeline.start}
+            assert set(_titles(alerts_table)) <= start_titles
+            headlines = app.screen.query_one(Headlines)
+            await _wait_for(pilot, lambda: headlines.row_count == len(start_titles), timeout=15)
+            # Ordinary news is a headline, not an alert.
+            await _wait_for(pilot, lambda: alerts_table.row_count == len(alerts(tmp_path / "demo.db")), timeout=5)
+            assert alerts_table.row_count < headlines.row_count
+
+            live = server.release_next()[0].title
+            assert live == "Грађани Звечана протестују због затварања амбуланте"
+            await _wait_for(pilot, lambda: live in _titles(alerts_table), timeout=15)
+            assert _titles(alerts_table)[0] == live  # newest first, without a key press
