@@ -43,6 +43,7 @@ import httpx
 
 from .config import Settings
 from .models import FetchResult
+from .text import strip_unsafe
 
 log = logging.getLogger(__name__)
 
@@ -244,7 +245,7 @@ def _decoder_for(content_encoding: str | None) -> _Decoder:
         elif name == "br":
             decoders.append(_Brotli())
         else:
-            raise _Fault("http", f"unsupported Content-Encoding {name[:40]!r}")
+            raise _Fault("http", f"unsupported Content-Encoding {_safe(name, 40)!r}")
     if not decoders:
         return _Identity()
     if len(decoders) == 1:
@@ -307,16 +308,16 @@ def _network_reason(exc: BaseException) -> str:
         if isinstance(e, socket.gaierror):
             return "DNS failure (host not found)"
         if isinstance(e, ssl.SSLCertVerificationError):
-            return f"TLS error: {e.verify_message or 'certificate verify failed'}"
+            return f"TLS error: {_safe(e.verify_message or 'certificate verify failed')}"
         if isinstance(e, ssl.SSLError):
-            return f"TLS error: {e.reason or e.__class__.__name__}"
+            return f"TLS error: {_safe(e.reason or e.__class__.__name__)}"
         if isinstance(e, ConnectionRefusedError):
             return "connection refused"
         if isinstance(e, ConnectionResetError):
             return "connection reset by server"
         if isinstance(e, OSError) and e.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
             return "network unreachable"
-    text = str(exc)
+    text = _safe(str(exc), 120)
     lowered = text.lower()
     if "name or service not known" in lowered or "nodename nor servname" in lowered or "getaddrinfo" in lowered:
         return "DNS failure (host not found)"
@@ -333,6 +334,11 @@ def _network_reason(exc: BaseException) -> str:
     if isinstance(exc, httpx.ReadError):
         return f"read error: {text[:120]}" if text else "connection lost while reading"
     return f"{exc.__class__.__name__}: {text[:120]}" if text else exc.__class__.__name__
+
+
+def _safe(text: str, limit: int = 200) -> str:
+    """Server-controlled text (a Location, an exception message) made inert before it lands in an error."""
+    return strip_unsafe(text)[:limit]
 
 
 def _validator(value: str | None) -> str | None:
@@ -441,14 +447,14 @@ class Fetcher:
             return FetchResult(url, error=_network_reason(exc), error_kind="network",
                                elapsed=time.monotonic() - start)
         except (httpx.InvalidURL, httpx.HTTPError, ValueError, UnicodeError) as exc:
-            return FetchResult(url, error=f"bad request: {str(exc)[:160]}", error_kind="network",
+            return FetchResult(url, error=f"bad request: {_safe(str(exc), 160)}", error_kind="network",
                                elapsed=time.monotonic() - start)
         except (zlib.error, brotli.error) as exc:
-            return FetchResult(url, status=progress.status, error=f"corrupt compressed body: {str(exc)[:120]}",
+            return FetchResult(url, status=progress.status, error=f"corrupt compressed body: {_safe(str(exc), 120)}",
                                error_kind="http", elapsed=time.monotonic() - start)
         except Exception as exc:  # the contract is "never raises"; a bug must not stop other feeds
             log.exception("unexpected error fetching %s", url)
-            return FetchResult(url, error=f"unexpected error: {exc.__class__.__name__}: {str(exc)[:120]}",
+            return FetchResult(url, error=f"unexpected error: {exc.__class__.__name__}: {_safe(str(exc), 120)}",
                                error_kind="network", elapsed=time.monotonic() - start)
         return _with_elapsed(result, time.monotonic() - start)
 
@@ -466,12 +472,18 @@ class Fetcher:
         while True:
             parts = urlsplit(current)
             if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise _Fault("network" if hops == 0 else "redirect", f"not an http(s) URL: {current[:200]}")
+                raise _Fault("network" if hops == 0 else "redirect", f"not an http(s) URL: {_safe(current)}")
             progress.phase = "queued"
             async with self._slot(current):
                 progress.phase = "connect"
                 request = self._client.build_request("GET", current, headers=headers)
-                response = await self._client.send(request, stream=True)
+                try:
+                    response = await self._client.send(request, stream=True)
+                except httpx.RemoteProtocolError as exc:
+                    # httpx pre-builds the next request even with follow_redirects=False.
+                    if "location header" in str(exc).lower():
+                        raise _Fault("redirect", f"redirected to an invalid URL ({_safe(str(exc))})") from None
+                    raise
                 try:
                     progress.status = response.status_code
                     status = response.status_code
@@ -480,7 +492,7 @@ class Fetcher:
                         if not location:
                             raise _Fault("redirect", f"{_status_text(status)} without a Location header",
                                          status=status)
-                        target = urljoin(current, location.strip())
+                        location = location.strip()
                     else:
                         return await self._finish(url, current, response, hops > 0 and permanent, etag,
                                                   last_modified, progress)
@@ -489,13 +501,17 @@ class Fetcher:
             # Redirect bookkeeping happens after the slot is released.
             hops += 1
             permanent = permanent and status in _PERMANENT
-            target = target.split("#", 1)[0]
-            if urlsplit(target).scheme not in ("http", "https"):
-                raise _Fault("redirect", f"redirected to a non-http(s) URL: {target[:200]}", status=status)
+            try:
+                target = urljoin(current, location).split("#", 1)[0]
+                parsed_target = httpx.URL(target)
+            except (httpx.InvalidURL, ValueError, UnicodeError):
+                raise _Fault("redirect", f"redirected to an invalid URL: {_safe(location)!r}", status=status) from None
+            if parsed_target.scheme not in ("http", "https") or not parsed_target.host:
+                raise _Fault("redirect", f"redirected to a non-http(s) URL: {_safe(target)}", status=status)
             if target in visited:
-                raise _Fault("redirect", f"redirect loop ({status} back to {target[:200]})", status=status)
+                raise _Fault("redirect", f"redirect loop ({status} back to {_safe(target)})", status=status)
             if hops > MAX_REDIRECTS:
-                raise _Fault("redirect", f"more than {MAX_REDIRECTS} redirects (last to {target[:200]})",
+                raise _Fault("redirect", f"more than {MAX_REDIRECTS} redirects (last to {_safe(target)})",
                              status=status)
             visited.add(target)
             current = target

@@ -288,6 +288,18 @@ async def test_redirect_to_other_scheme_refused(fault_server: FaultServer) -> No
     assert r.error_kind == "redirect" and "non-http(s)" in (r.error or "")
 
 
+async def test_redirect_to_an_invalid_url_refused(fault_server: FaultServer) -> None:
+    r = await fetch(fault_server.url("/redirect?code=302&to=http://%5B::1"))
+    assert r.error_kind == "redirect" and "invalid URL" in (r.error or "")
+
+
+async def test_server_text_in_errors_is_inert(fault_server: FaultServer) -> None:
+    """Error strings reach the event log and the terminal; a Location with C1 controls must not."""
+    r = await fetch(fault_server.url("/redirect?code=301&to=gopher://x/%C2%9B2J%C2%9B31mred"))
+    assert r.error_kind == "redirect" and r.error
+    assert not [ch for ch in r.error if ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0], repr(r.error)
+
+
 async def test_gone(fault_server: FaultServer) -> None:
     r = await fetch(fault_server.url("/status?code=410"))
     assert (r.status, r.error_kind, r.error) == (410, "gone", "HTTP 410 Gone")
