@@ -88,6 +88,10 @@ ENDINGS: frozenset[str] = frozenset(
 VOWEL_ENDINGS: frozenset[str] = frozenset(e for e in ENDINGS if e[0] in "aeiou")
 """Endings that can replace a final vowel or follow a dropped fleeting a/ë."""
 MAX_ENDING = max(len(e) for e in ENDINGS)
+_NOTHING: frozenset[str] = frozenset({""})
+_RANK: dict[str, int] = {s: i for i, s in enumerate(SEVERITIES)}
+_NO_ALERT = Assessment((), (), None, ())
+_FULL_REMAINDERS: frozenset[str] = ENDINGS | _NOTHING
 
 _VOWELS = "aeiou"
 _SEP = r"(?:\s*-\s*|\s+)"
@@ -124,15 +128,15 @@ class _Entry:
     kind: str
     mode: str
 
-    def accepts(self, rest: str) -> bool:
-        """Whether the letters right after the spelling make it still the same word."""
+    def allowed(self) -> frozenset[str] | None:
+        """What may follow the spelling inside the same word (None: anything)."""
         if self.mode == "prefix":
-            return True
+            return None
         if self.mode == "exact":
-            return rest == ""
+            return _NOTHING
         if self.kind == FULL:
-            return rest == "" or rest in ENDINGS
-        return rest in VOWEL_ENDINGS
+            return _FULL_REMAINDERS
+        return VOWEL_ENDINGS
 
 
 @dataclass(slots=True)
@@ -147,6 +151,10 @@ class _Leaf:
     """This leaf's own pattern, anchored at a word start, for fallbacks."""
     shorter: list[int] = field(default_factory=list)
     """Other leaves to try at the same start if none of this leaf's entries accepts."""
+    checks: list[tuple[_Entry, frozenset[str] | None]] = field(default_factory=list)
+    """Each entry with the set of word remainders it accepts (None: anything)."""
+    hyphen: bool = False
+    """Whether an ending may follow a hyphen or apostrophe (a full spelling in word mode)."""
 
 
 def _render_token(tok: Token) -> str:
@@ -307,6 +315,17 @@ class Matcher:
         self.keywords: tuple[Keyword, ...] = tuple(keywords)
         self.rules: tuple[Rule, ...] = tuple(rules)
         self._by_term: dict[str, Keyword] = {k.term.casefold(): k for k in self.keywords}
+        self._rules: list[tuple[str, frozenset[str], frozenset[str], frozenset[str], int]] = [
+            (
+                r.name,
+                frozenset(t.casefold() for t in r.all),
+                frozenset(t.casefold() for t in r.any),
+                frozenset(t.casefold() for t in r.none),
+                -1 if r.severity == "mute" else _RANK[r.severity],
+            )
+            for r in self.rules
+            if r.all or r.any  # a rule without a condition never fires (config refuses it anyway)
+        ]
         leaves: list[_Leaf] = []
         by_tokens: dict[tuple[Token, ...], int] = {}
         for keyword in self.keywords:
@@ -318,6 +337,8 @@ class Matcher:
                 leaves[idx].entries.append(entry)
         self._leaves = leaves
         for i, leaf in enumerate(leaves):
+            leaf.checks = [(e, e.allowed()) for e in leaf.entries]
+            leaf.hyphen = any(e.mode == "word" and e.kind == FULL for e in leaf.entries)
             leaf.alone = re.compile(f"(?<!\\w)(?:{_tokens_regex(leaf.tokens)})()\\w*")
             first = leaf.tokens[0] if leaf.tokens else None
             others = [j for j, other in enumerate(leaves) if j != i and other.tokens[:1] == (first,)]
@@ -339,7 +360,7 @@ class Matcher:
                 alts.append(_tokens_regex(leaves[i].tokens) + "()")
             body = "(?:" + "|".join(alts) + ")"
         self._group_leaf: list[int] = [-1, *order]
-        self._pattern = re.compile(f"(?<!\\w)(?:{body})\\w*")
+        self._pattern = re.compile(f"\\W(?:{body})\\w*")
 
     @classmethod
     def from_config(cls, cfg: Config) -> Matcher:
@@ -351,61 +372,58 @@ class Matcher:
         if not text:
             return []
         norm = normalise(text)
-        folded = norm.text
+        # The pattern starts with one non-word character (a charset sre can scan for
+        # in C) instead of a lookbehind tried at every position; a leading space
+        # gives the first word one. Positions below are in ``padded``.
+        padded = " " + norm.text
         search = self._pattern.search
+        group_leaf = self._group_leaf
         hits: list[Hit] = []
         pos = 0
         while True:
-            m = search(folded, pos)
+            m = search(padded, pos)
             if m is None:
                 break
-            start = m.start()
-            found = self._accept(folded, start, self._group_leaf[m.lastindex or 0], m.end(m.lastindex or 0), m.end())
+            start = m.start() + 1
+            group = m.lastindex or 0
+            leaf_id = group_leaf[group]
+            found = self._accept(padded, leaf_id, m.end(group), m.end())
             if found is None:
-                found = self._fallback(folded, start, self._group_leaf[m.lastindex or 0])
+                found = self._fallback(padded, start, leaf_id)
             if found is None:
-                pos = start + 1
+                pos = start
                 continue
             entries, end, ending = found
-            o_start, o_end = norm.span(start, end)
+            o_start, o_end = norm.span(start - 1, end - 1)
             matched = text[o_start:o_end]
-            normalised = folded[start:end]
-            seen: set[str] = set()
-            for entry in entries:
-                if entry.keyword.term in seen:
-                    continue
-                seen.add(entry.keyword.term)
-                hits.append(
-                    Hit(
-                        keyword=entry.keyword.term,
-                        matched=matched,
-                        start=o_start,
-                        end=o_end,
-                        severity=entry.keyword.severity,
-                        alias=entry.alias,
-                        normalised=normalised,
-                        ending=ending,
-                    )
-                )
-            pos = max(end, start + 1)
+            normalised = padded[start:end]
+            if len(entries) == 1:
+                kw = entries[0].keyword
+                hits.append(Hit(kw.term, matched, o_start, o_end, kw.severity, entries[0].alias, normalised, ending))
+            else:
+                seen: set[str] = set()
+                for entry in entries:
+                    kw = entry.keyword
+                    if kw.term not in seen:
+                        seen.add(kw.term)
+                        hits.append(Hit(kw.term, matched, o_start, o_end, kw.severity, entry.alias, normalised, ending))
+            pos = end
         return hits
 
-    def _accept(
-        self, folded: str, start: int, leaf_id: int, alias_end: int, word_end: int
-    ) -> tuple[list[_Entry], int, str] | None:
+    def _accept(self, s: str, leaf_id: int, alias_end: int, word_end: int) -> tuple[list[_Entry], int, str] | None:
         """Entries of a leaf that accept what follows the spelling, the hit end and the ending."""
         if leaf_id < 0:
             return None
-        rest = folded[alias_end:word_end]
-        accepted = [e for e in self._leaves[leaf_id].entries if e.accepts(rest)]
+        leaf = self._leaves[leaf_id]
+        rest = s[alias_end:word_end]
+        accepted = [e for e, allowed in leaf.checks if allowed is None or rest in allowed]
         if not accepted:
             return None
-        end, ending = word_end, rest
-        if rest == "" and any(e.mode == "word" and e.kind == FULL for e in accepted):
-            hm = _HYPHEN_ENDING.match(folded, word_end)
-            if hm and hm.group(2) in ENDINGS:
-                end, ending = hm.end(), hm.group(0)
-        return accepted, end, ending
+        if not rest and leaf.hyphen and word_end < len(s) and s[word_end] in "-'":
+            hm = _HYPHEN_ENDING.match(s, word_end)
+            if hm and hm.group(2) in ENDINGS and any(e.mode == "word" and e.kind == FULL for e in accepted):
+                return accepted, hm.end(), hm.group(0)
+        return accepted, word_end, rest
 
     def _fallback(self, folded: str, start: int, leaf_id: int) -> tuple[list[_Entry], int, str] | None:
         """The regex took the longest spelling and its ending was refused; try the others here."""
@@ -418,7 +436,7 @@ class Matcher:
             m = leaf.alone.match(folded, start)
             if m is None:
                 continue
-            found = self._accept(folded, start, j, m.end(1), m.end())
+            found = self._accept(folded, j, m.end(1), m.end())
             if found is not None:
                 return found
         return None
@@ -473,32 +491,31 @@ class Matcher:
                 hits.append(
                     Hit(h.keyword, h.matched, h.start + shift, h.end + shift, h.severity, h.alias, h.normalised, h.ending)
                 )
+        if not hits:
+            return _NO_ALERT  # no rule can fire without a keyword
         present = {h.keyword.casefold() for h in hits}
         alerting: set[str] = set()
+        rank = -1
         for term in present:
             kw = self._by_term.get(term)
             if kw is not None and kw.alert:
                 alerting.add(kw.term)
-        rank = -1
-        for term in alerting:
-            rank = max(rank, SEVERITIES.index(self._by_term[term.casefold()].severity))
+                rank = max(rank, _RANK[kw.severity])
         fired: list[str] = []
         raised = -1
         muted = False
-        for rule in self.rules:
-            if rule.all and not all(t.casefold() in present for t in rule.all):
+        for name, all_, any_, none_, severity_rank in self._rules:
+            if all_ and not all_ <= present:
                 continue
-            if rule.any and not any(t.casefold() in present for t in rule.any):
+            if any_ and present.isdisjoint(any_):
                 continue
-            if any(t.casefold() in present for t in rule.none):
+            if not present.isdisjoint(none_):
                 continue
-            if not rule.all and not rule.any:
-                continue
-            fired.append(rule.name)
-            if rule.severity == "mute":
+            fired.append(name)
+            if severity_rank < 0:
                 muted = True
             else:
-                raised = max(raised, SEVERITIES.index(rule.severity))
+                raised = max(raised, severity_rank)
         if raised >= 0:
             severity: str | None = SEVERITIES[max(rank, raised)]
         elif muted or rank < 0:

@@ -15,7 +15,9 @@ the identity) in front of the general per-character path.
 
 from __future__ import annotations
 
+import codecs
 import html
+import importlib
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -249,14 +251,47 @@ class _Codepage:
             table[byte] = slot
         self.table = bytes(table)
         self.script = bytes(script)
+        # Expansions applied with bytes.replace (C speed) when they fit in Latin-1,
+        # else after decoding with str.replace.
+        self.byte_expansions: dict[int, tuple[bytes, bytes]] = {}
+        self.str_expansions: dict[int, tuple[str, str]] = {}
+        for ph, folded in self.expansions.items():
+            try:
+                self.byte_expansions[ord(ph)] = (ph.encode("latin-1"), folded.encode("latin-1"))
+            except UnicodeEncodeError:
+                self.str_expansions[ord(ph)] = (ph, folded)
+        self.not_placeholder = bytes(b for b in range(256) if not 0x80 <= b <= 0x9F)
+        self.not_latin = bytes(b for b in range(256) if self.script[b] != ord("L"))
+        self.encoding_table = importlib.import_module(f"encodings.{codec}").encoding_table
+        """The codec's own C encoding map: ``codecs.charmap_encode`` without the codec wrapper."""
 
-    def expand(self, m: re.Match[str]) -> str:
-        return self.expansions[m.group()]
+    def encode(self, text: str) -> bytes:
+        return codecs.charmap_encode(text, "strict", self.encoding_table)[0]
+
+    def fold(self, raw: bytes) -> tuple[str, bytes | None]:
+        """Folded text of ``raw`` (encoded text) and, if any character was irregular, the 1:1 bytes."""
+        mid = raw.translate(self.table)
+        present = mid.translate(None, self.not_placeholder)
+        if not present:
+            return mid.decode("latin-1"), None
+        out = mid
+        later: list[tuple[str, str]] = []
+        for byte in set(present):
+            pair = self.byte_expansions.get(byte)
+            if pair is not None:
+                out = out.replace(*pair)
+            else:
+                later.append(self.str_expansions[byte])
+        text = out.decode("latin-1")
+        for ph, folded in later:
+            text = text.replace(ph, folded)
+        return text, mid
 
 
 _CP1250 = _Codepage("cp1250")
 _CP1251 = _Codepage("cp1251")
-_PLACEHOLDER = re.compile("[\x80-\x9f]")
+_PLACEHOLDER_B = re.compile(b"[\x80-\x9f]")
+_MIXED_B = re.compile(b"LX*C|CX*L")
 _HAS_CYRILLIC = re.compile("[\u0400-\u04ff]")
 
 # Markup the normaliser understands. Stricter than plain_text's _TAG on purpose:
@@ -294,13 +329,13 @@ class Normalised:
         self.text = text
         self._length = len(offsets) - 1
         self._source: str | None = None
-        self._irregular: list[int] | None = None
+        self._irregular: list[int] | bytes | None = None
         self._offsets: Sequence[int] | None = offsets
         self._ends: Sequence[int] | None = ends
         self._outer: tuple[list[int], list[int]] | None = None
 
     @classmethod
-    def _translated(cls, folded: str, source: str, irregular: list[int] | None) -> Normalised:
+    def _translated(cls, folded: str, source: str, irregular: list[int] | bytes | None) -> Normalised:
         """A 1:1-or-nearly fold of ``source``; maps only around the irregular characters."""
         self = cls.__new__(cls)
         self.text = folded
@@ -335,7 +370,11 @@ class Normalised:
             off_list: list[int] = []
             end_list: list[int] = []
             prev = 0
-            for i in self._irregular:
+            irregular = self._irregular
+            if isinstance(irregular, bytes):
+                # The code page's 1:1 fold: irregular characters are the placeholder bytes.
+                irregular = [m.start() for m in _PLACEHOLDER_B.finditer(irregular)]
+            for i in irregular:
                 off_list.extend(range(prev, i))
                 end_list.extend(range(prev + 1, i + 1))
                 width = len(_fold_char(source[i]))
@@ -396,18 +435,16 @@ def _fast(text: str) -> Normalised | None:
         return Normalised._translated(folded, text, None)
     page = _CP1251 if _HAS_CYRILLIC.search(text) else _CP1250
     try:
-        raw = text.encode(page.codec)
+        raw = page.encode(text)
     except UnicodeEncodeError:
         return _fast_general(text)
     if page is _CP1251:
-        scripts = raw.translate(page.script)
-        if b"LC" in scripts or b"CL" in scripts or (b"X" in scripts and b"L" in scripts):
+        # Only text with some Latin letter can hold a word mixing scripts (rare:
+        # most Cyrillic headlines have none, and this test is one C call).
+        if raw.translate(None, page.not_latin) and _MIXED_B.search(raw.translate(page.script)):
             return None  # a word mixing scripts: look-alikes need the general path
-    mid = raw.translate(page.table).decode("latin-1")
-    if _PLACEHOLDER.search(mid) is None:
-        return Normalised._translated(mid, text, None)
-    irregular = [m.start() for m in _PLACEHOLDER.finditer(mid)]
-    return Normalised._translated(_PLACEHOLDER.sub(page.expand, mid), text, irregular)
+    folded, irregular = page.fold(raw)
+    return Normalised._translated(folded, text, irregular)
 
 
 def _fast_general(text: str) -> Normalised | None:
