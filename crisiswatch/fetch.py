@@ -26,6 +26,7 @@ import dataclasses
 import email.utils
 import errno
 import http.cookiejar
+import io
 import logging
 import math
 import socket
@@ -566,7 +567,9 @@ class Fetcher:
                 raise _Fault("size", f"{over} (Content-Length {human_size(int(declared))})",
                              status=response.status_code)
         progress.phase = "body"
-        parts: list[bytes] = []
+        # BytesIO.getvalue() hands over its buffer instead of copying it, so a
+        # body near the cap costs ~1× the cap rather than the 2× of join().
+        body = io.BytesIO()
         total = 0
         async for raw in response.aiter_raw():
             for piece in decoder.feed(raw):
@@ -574,13 +577,13 @@ class Fetcher:
                 progress.received = total
                 if total > cap:
                     raise _Fault("size", over, status=response.status_code)
-                parts.append(piece)
+                body.write(piece)
         for piece in decoder.flush():
             total += len(piece)
             if total > cap:
                 raise _Fault("size", over, status=response.status_code)
-            parts.append(piece)
-        return b"".join(parts)
+            body.write(piece)
+        return body.getvalue()
 
 
 class _Progress:

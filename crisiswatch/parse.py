@@ -46,6 +46,8 @@ ID_MAX = 2048
 _XML_DECL = re.compile(rb"^\s*<\?xml[^>]*\?>", re.I)
 _WS = re.compile(rb"\s*")
 _NAME = re.compile(rb"<([A-Za-z_][\w:.\-]*)")
+_EPOCH = datetime(1990, 1, 1, tzinfo=UTC)
+"""Dates before this are treated as missing: no news feed predates the web."""
 _FEED_ROOTS = frozenset({"rss", "feed", "rdf", "channel", "rss:rss", "atom:feed"})
 
 
@@ -284,12 +286,15 @@ def _is_absolute_http(value: object) -> bool:
 
 def _when(entry: Any, fetched_at: datetime) -> datetime:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        value = entry.get(key)
+        # dict.get skips FeedParserDict's deprecated updated→published aliasing (and its warning).
+        value = dict.get(entry, key)
         if isinstance(value, time.struct_time | tuple) and len(value) >= 6:
             try:
                 when = datetime(*value[:6], tzinfo=UTC)
             except (TypeError, ValueError, OverflowError):
                 continue
+            if when < _EPOCH:
+                continue  # 1970 and the like: a broken default, not a publication date
             return min(when, fetched_at)
     return fetched_at
 

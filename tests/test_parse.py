@@ -311,6 +311,14 @@ async def test_missing_dates_take_fetch_time(fault_server: FaultServer) -> None:
     assert [i.published for i in feed.items] == [NOW, NOW]
 
 
+def test_absurd_past_dates_count_as_missing() -> None:
+    body = (b'<rss version="2.0"><channel><title>t</title>'
+            b"<item><guid>1</guid><title>a</title><pubDate>Thu, 01 Jan 1970 00:00:00 GMT</pubDate></item>"
+            b"<item><guid>2</guid><title>b</title><pubDate>Mon, 01 Jan 0001 00:00:00 GMT</pubDate></item>"
+            b"</channel></rss>")
+    assert [i.published for i in parse(body).items] == [NOW, NOW]
+
+
 def test_naive_fetch_time_is_treated_as_utc() -> None:
     body = (FIXTURES / "rss091.xml").read_bytes()
     feed = parse_feed(body, content_type=None, url="https://x.example/", fetched_at=NOW.replace(tzinfo=None))
