@@ -30,6 +30,7 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 from feedparser.encodings import convert_to_utf8
+from feedparser.exceptions import CharacterEncodingOverride
 
 from .models import ParsedFeed, ParsedItem
 from .text import plain_text, strip_unsafe
@@ -61,13 +62,22 @@ def parse_feed(body: bytes, *, content_type: str | None, url: str, fetched_at: d
     try:
         return _parse(body, content_type, url, fetched_at)
     except Exception as exc:  # feedparser on hostile input: report, never crash the pool worker
-        return ParsedFeed(None, (), error=f"parser failed: {exc.__class__.__name__}: {str(exc)[:160]}")
+        reason = plain_text(str(exc), max_len=160)
+        return ParsedFeed(None, (), error=f"parser failed: {exc.__class__.__name__}: {reason}")
 
 
 def _parse(body: bytes, content_type: str | None, url: str, fetched_at: datetime) -> ParsedFeed:
     info: dict[str, Any] = {}
     headers = {"content-type": content_type} if content_type else {}
     data = convert_to_utf8(headers, body, info)
+    if info.get("encoding") == "windows-1252" and isinstance(info.get("bozo_exception"), CharacterEncodingOverride):
+        # The declared charset was wrong and feedparser guessed Western European. The
+        # feeds we follow are Serbian, Albanian and Bosnian: Central European (which
+        # also has ë and ç where Western has them) turns "Vuèiæ" back into "Vučić".
+        retry: dict[str, Any] = {}
+        central = convert_to_utf8({"content-type": "application/xml; charset=windows-1250"}, body, retry)
+        if retry.get("encoding") == "windows-1250":
+            data, info = central, retry
     decoded = bool(info.get("encoding"))
     # convert_to_utf8 prepends "<?xml …?>\n" when the document had no declaration.
     line_shift = 1 if decoded and not _has_declaration(body) else 0

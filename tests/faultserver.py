@@ -47,7 +47,8 @@ Endpoints (query parameters in brackets, defaults after ``=``):
 ``/billion-laughs``                nested entity expansion
 ``/quadratic``                     one large entity referenced many times
 ``/external-dtd``                  DOCTYPE SYSTEM pointing back at this server (/dtd)
-``/encoded`` [charset, declare]    Serbian titles in cp1250|iso-8859-2|utf-16; declare=http|xml|both
+``/encoded`` [charset, declare]    Serbian titles in cp1250|iso-8859-2|utf-16; declare=http|xml|both,
+                                   or wrong (claims UTF-8, sends charset)
 ``/ansi``                          titles with ANSI escapes, control chars and bidi overrides
 ``/long-title``                    a 5000-character title and 20000-character summary
 ``/future-dates`` ``/no-dates``    dated in 2099 / undated items
@@ -537,6 +538,10 @@ class _Handler(BaseHTTPRequestHandler):
         xml_name = {"cp1250": "windows-1250"}.get(charset, charset)
         items = [{"title": t, "link": f"https://vesti.example/{i}", "guid": f"urn:enc:{i}",
                   "description": f"{t} - opis"} for i, t in enumerate(SERBIAN_TITLES)]
+        if declare == "wrong":  # the server claims UTF-8 everywhere but sends legacy bytes
+            text = rss(items, title="Vesti - Srbija", encoding="utf-8")
+            self.send_body(200, text.encode(charset), "application/rss+xml; charset=utf-8")
+            return
         text = rss(items, title="Vesti - Srbija", encoding=xml_name, declare=declare in ("xml", "both"))
         body = text.encode(charset)
         ctype = "application/rss+xml"

@@ -278,6 +278,20 @@ async def test_declared_encodings(fault_server: FaultServer, charset: str, decla
     assert feed.title == "Vesti - Srbija"
 
 
+async def test_cp1250_mislabelled_as_utf8_is_rescued(fault_server: FaultServer) -> None:
+    """A regional CMS that says UTF-8 but sends Windows-1250: Central European beats feedparser's Western guess."""
+    feed = await fetch_and_parse(fault_server, "/encoded?charset=cp1250&declare=wrong")
+    assert tuple(i.title for i in feed.items) == SERBIAN_TITLES
+
+
+def test_albanian_mislabelled_keeps_e_diaeresis_and_c_cedilla() -> None:
+    body = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
+            "<item><guid>1</guid><title>Kryeministri në Mitrovicë, çështja e veriut</title></item>"
+            "</channel></rss>").encode("cp1252")
+    assert parse(body, "application/rss+xml; charset=utf-8").items[0].title == (
+        "Kryeministri në Mitrovicë, çështja e veriut")
+
+
 @pytest.mark.parametrize("declare", ["xml", "both"])
 async def test_utf16(fault_server: FaultServer, declare: str) -> None:
     feed = await fetch_and_parse(fault_server, f"/encoded?charset=utf-16&declare={declare}")
