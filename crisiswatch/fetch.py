@@ -309,9 +309,9 @@ def _network_reason(exc: BaseException) -> str:
         if isinstance(e, socket.gaierror):
             return "DNS failure (host not found)"
         if isinstance(e, ssl.SSLCertVerificationError):
-            return f"TLS error: {_safe(e.verify_message or 'certificate verify failed')}"
+            return f"TLS error: {_safe(getattr(e, 'verify_message', None) or 'certificate verify failed')}"
         if isinstance(e, ssl.SSLError):
-            return f"TLS error: {_safe(e.reason or e.__class__.__name__)}"
+            return f"TLS error: {_safe(getattr(e, 'reason', None) or e.__class__.__name__)}"
         if isinstance(e, ConnectionRefusedError):
             return "connection refused"
         if isinstance(e, ConnectionResetError):

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import time
 import tracemalloc
 import zlib
 
 import faultserver
+import httpx
 import pytest
 from faultserver import LAST_MODIFIED, FaultServer
 
 import crisiswatch.fetch as fetch_module
 from crisiswatch.config import Settings
-from crisiswatch.fetch import Fetcher, _decoder_for, human_size, parse_retry_after
+from crisiswatch.fetch import Fetcher, _decoder_for, _network_reason, human_size, parse_retry_after
 
 FAST = Settings(timeout=1.0, max_feed_bytes=1_000_000)
 
@@ -375,6 +377,31 @@ def _closed_port() -> int:
 async def test_connection_refused() -> None:
     r = await fetch(f"http://127.0.0.1:{_closed_port()}/feed")
     assert (r.error_kind, r.error) == ("network", "connection refused")
+
+
+def _wrapped(inner: BaseException) -> httpx.ConnectError:
+    """The chain httpx really builds: httpx.ConnectError from httpcore.ConnectError from the OS error."""
+    try:
+        try:
+            raise inner
+        except BaseException as exc:
+            raise httpx.ConnectError(str(exc)) from exc
+    except httpx.ConnectError as outer:
+        return outer
+
+
+@pytest.mark.parametrize(
+    ("inner", "reason"),
+    [
+        (socket.gaierror(-2, "Name or service not known"), "DNS failure (host not found)"),
+        (ConnectionRefusedError(111, "Connection refused"), "connection refused"),
+        (ssl.SSLCertVerificationError(1, "certificate verify failed"), "TLS error"),
+        (OSError(101, "Network is unreachable"), "network unreachable"),
+    ],
+)
+def test_network_reasons_are_short_and_human(inner: BaseException, reason: str) -> None:
+    """DNS is not exercised live (tests never leave loopback), so the mapping is checked on real chains."""
+    assert _network_reason(_wrapped(inner)).startswith(reason)
 
 
 async def test_server_hangs_up(fault_server: FaultServer) -> None:
