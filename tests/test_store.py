@@ -210,3 +210,20 @@ def test_full_disk_and_read_only_are_clear_errors(store: Store) -> None:
     store.conn.execute("PRAGMA query_only = 1")
     with pytest.raises(StoreError, match="read-only"):
         store.add_event("poll_started")
+
+
+def test_export_reads_one_consistent_snapshot_while_another_process_writes(tmp_path: Path) -> None:
+    path = tmp_path / "cw.db"
+    writer = Store.open(path)
+    for n in range(2500):
+        writer.add_event("fetch_error", detail=f"e{n}")
+    reader = Store.open(path, readonly=True)
+    rows = reader.iter_rows("events")
+    first = next(rows)
+    for n in range(100):
+        writer.add_event("poll_finished", detail=f"late{n}")  # committed mid-export
+    rest = list(rows)
+    assert first["detail"] == "e0"
+    assert len(rest) + 1 == 2500
+    assert all(r["kind"] == "fetch_error" for r in rest)
+    assert sum(1 for _ in reader.iter_rows("events")) == 2600
