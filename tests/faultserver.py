@@ -66,6 +66,7 @@ from __future__ import annotations
 import gzip
 import select
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -243,6 +244,15 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     # -- plumbing ------------------------------------------------------------
+    def setup(self) -> None:
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(5)
+            try:
+                self.request.do_handshake()
+            except (ssl.SSLError, OSError):
+                self.close_connection = True
+        super().setup()
+
     def do_GET(self) -> None:
         owner = self.server.owner
         parts = urlsplit(self.path)
@@ -598,8 +608,10 @@ class _Handler(BaseHTTPRequestHandler):
 class FaultServer:
     """Start/stop wrapper; thread-safe request log and concurrency counter."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, tls: tuple[str, str] | None = None) -> None:
+        """``tls=(certfile, keyfile)`` serves HTTPS (e.g. a self-signed cert the client must reject)."""
         self._stopping = threading.Event()
+        self._tls = tls
         self._lock = threading.Lock()
         self.requests: list[Recorded] = []
         self.errors: list[str] = []
@@ -608,12 +620,18 @@ class FaultServer:
         self.in_flight = 0
         self.max_in_flight = 0
         self._httpd = _Server((host, port), self)
+        if tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            # Handshake in the handler thread, so a client that hangs up cannot block accept().
+            self._httpd.socket = ctx.wrap_socket(self._httpd.socket, server_side=True,
+                                                 do_handshake_on_connect=False)
         self._thread: threading.Thread | None = None
 
     @property
     def base_url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self._tls else 'http'}://{host}:{port}"
 
     def url(self, path: str) -> str:
         return self.base_url + (path if path.startswith("/") else "/" + path)

@@ -7,11 +7,14 @@ the *bound* (time, bytes, hops), not the absolute value.
 from __future__ import annotations
 
 import asyncio
+import shutil
 import socket
 import ssl
+import subprocess
 import time
 import tracemalloc
 import zlib
+from pathlib import Path
 
 import faultserver
 import httpx
@@ -418,6 +421,22 @@ async def test_bad_urls_are_results_not_exceptions(url: str) -> None:
 async def test_tls_to_plain_http_server_is_a_tls_error(fault_server: FaultServer) -> None:
     r = await fetch(fault_server.url("/rss").replace("http://", "https://"))
     assert r.error_kind == "network" and r.error and r.error.startswith("TLS error")
+
+
+async def test_untrusted_certificate_is_rejected(tmp_path: Path) -> None:
+    """Certificates are verified: a self-signed HTTPS server is a TLS error, not a feed."""
+    if not shutil.which("openssl"):
+        pytest.skip("openssl CLI not available to make a throwaway certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "1", "-subj", "/CN=127.0.0.1"],
+        check=True, capture_output=True, timeout=60,
+    )
+    with FaultServer(tls=(str(cert), str(key))) as srv:
+        r = await fetch(srv.url("/rss"), Settings(timeout=3.0))
+    assert r.error_kind == "network"
+    assert r.error and r.error.startswith("TLS error") and "certificate" in r.error
 
 
 async def test_caller_cancellation_still_propagates(fault_server: FaultServer) -> None:
