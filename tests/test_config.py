@@ -137,3 +137,16 @@ def test_shipped_feeds_toml_is_valid() -> None:
     terms = {k.term for k in cfg.keywords}
     assert {"KFOR", "Ibar", "Vučić", "roadblock"} <= terms
 
+
+
+def test_first_run_installs_the_shipped_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert main(["check"]) == 0
+    captured = capsys.readouterr()
+    installed = tmp_path / "cfg" / "crisiswatch" / "feeds.toml"
+    assert f"created {installed}" in captured.err
+    assert f"database: {tmp_path / 'data' / 'crisiswatch' / 'crisiswatch.db'}" in captured.out
+    assert load_config(installed).feeds

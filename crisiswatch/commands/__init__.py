@@ -47,6 +47,7 @@ class Context:
 
     def _install_default_config(self) -> None:
         """First run without --config: start from the shipped feeds and keywords, and say so."""
+        import re
         import sys
         from importlib.resources import files
 
@@ -55,7 +56,11 @@ class Context:
             return
         try:
             self.config_path.parent.mkdir(parents=True, exist_ok=True)
-            self.config_path.write_text(template.read_text(encoding="utf-8"), encoding="utf-8")
+            text = template.read_text(encoding="utf-8")
+            # The repository copy keeps its database beside it; an installed copy uses the data dir.
+            text = re.sub(r"(?m)^database\s*=.*$", "# database = \"crisiswatch.db\"  # default: the user data directory",
+                          text, count=1)
+            self.config_path.write_text(text, encoding="utf-8")
         except OSError:
             return
         print(f"crisiswatch: created {self.config_path} from the shipped feeds and keywords; edit it to taste",
