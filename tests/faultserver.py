@@ -301,6 +301,9 @@ class _Handler(BaseHTTPRequestHandler):
         while time.monotonic() < end:
             if stopping.is_set():
                 return False
+            if isinstance(self.connection, ssl.SSLSocket):  # no MSG_PEEK on TLS: just wait
+                time.sleep(0.05)
+                continue
             try:
                 readable, _, _ = select.select([self.connection], [], [], 0.05)
                 if readable and not self.connection.recv(1, socket.MSG_PEEK):
