@@ -16,14 +16,22 @@ bounded set, never "any suffix":
 * English plural and possessive (roadblocks, Vučić's, VUCIC'S).
 
 Two stem rules cover the declensions that change the end of the word rather than
-add to it: a final vowel is replaced by an ending that starts with a vowel
-(Gračanica → Gračanici, Mitrovicë → Mitrovica, Kosovo → Kosovu), and the
-"fleeting" a/ë of a last syllable between consonants drops before such an
-ending (Ibar → Ibru, Ibër → Ibri). Acronyms (all capitals: KFOR, EULEX) never
-change their stem; they take endings directly or after a hyphen or apostrophe
-(Kfora, KFOR-a, KFOR’i). What is not in the set is a different word and does not
-match: Ibarra, Ibarguen, KFORCE, KFORM, Vučićević, Brnjakovic, Zvečanski,
-Gračaničanin, Unroadblock.
+add to it: a final -a, -e/-ë or -o is replaced by one of the case endings of
+that declension (Gračanica → Gračanici, Mitrovicë → Mitrovica, Kosovo → Kosovu;
+see ``REPLACING``), and the "fleeting" a/ë of a last syllable between
+consonants drops before a vowel ending (Ibar → Ibru, Ibër → Ibri). Acronyms
+(all capitals: KFOR, EULEX) never change their stem; they take endings directly
+or after a hyphen or apostrophe (Kfora, KFOR-a, KFOR’i). A word of fewer than
+four letters takes endings only after a hyphen or apostrophe (EU-a, UN's), as
+two or three letters plus an ending is usually another word (Una, bare). What
+is not in the set is a different word and does not match: Ibarra, Ibarguen,
+KFORCE, KFORM, Vučićević, Brnjakovic, Zvečanski, Gračaničanin, Raškin,
+Unroadblock.
+
+Known limits, inherent to folding diacritics away: a declined form can equal
+an unrelated word of another language (Serbian "Prištine", genitive of Priština,
+folds to English "pristine"). Such keywords can be set to ``match = "exact"``
+with the declined forms listed as aliases.
 
 Multi-word spellings match across any run of whitespace or a hyphen ("road
 block", "road-block", and the closed compound "roadblock"); their inner words
@@ -85,8 +93,25 @@ ENDINGS: frozenset[str] = frozenset(
     + _ALBANIAN + _ENGLISH
 ) - {""}  # fmt: skip
 """Every ending a ``word`` match may carry, directly or after a hyphen/apostrophe."""
-VOWEL_ENDINGS: frozenset[str] = frozenset(e for e in ENDINGS if e[0] in "aeiou")
-"""Endings that can replace a final vowel or follow a dropped fleeting a/ë."""
+REPLACING: dict[str, frozenset[str]] = {
+    # Serbian feminine and adjectival -a (Gračanica → Gračanici, Banjska → u Banjskoj),
+    # and the Albanian definite -a taking its case forms (Prishtina → Prishtinës, Prishtinën).
+    "a": frozenset("e i u om oj ih im ima ama og oga ome omu es en".split()),
+    # Serbian neuter -e (Jarinje → Jarinja, Jarinju, Jarinjem; Merdare → Merdarima)
+    # and Albanian indefinite -ë turning definite (Mitrovicë → Mitrovica).
+    "e": frozenset("a u i em om ima ama".split()),
+    # Serbian neuter -o (Kosovo → Kosova, Kosovu, Kosovom) and the Albanian forms
+    # of such names (Kosovë, Kosovës, Kosovën).
+    "o": frozenset("a u e i om ima es en".split()),
+}
+"""Endings that replace a final vowel, by vowel. Names ending in -i/-u keep the vowel and
+take endings after it (Kurti → Kurtija, Kurtit), so they have no replacing set."""
+FLEETING_ENDINGS: frozenset[str] = frozenset("a e i u om em ima ama it in ut un es en et".split())
+"""Vowel-initial case endings that follow a dropped fleeting a/ë (Ibr-u, Ibr-om, Ibr-it)."""
+VOWEL_ENDINGS: frozenset[str] = frozenset().union(*REPLACING.values(), FLEETING_ENDINGS)
+MIN_DIRECT = 4
+"""A word shorter than this takes endings only after a hyphen or apostrophe (EU-a, UN's):
+glued to two or three letters, an ending makes another common word (UN+a = Una, Bar+e = bare)."""
 MAX_ENDING = max(len(e) for e in ENDINGS)
 _NOTHING: frozenset[str] = frozenset({""})
 _RANK: dict[str, int] = {s: i for i, s in enumerate(SEVERITIES)}
@@ -103,7 +128,7 @@ def _alternation(words: Iterable[str]) -> str:
 
 
 _ENDING_ALT = _alternation(ENDINGS)
-_VOWEL_ENDING_ALT = _alternation(VOWEL_ENDINGS)
+_REPLACING_ALT = {v: _alternation(e) for v, e in REPLACING.items()}
 _HYPHEN_ENDING = re.compile(rf"(['-])(\w{{1,{MAX_ENDING}}})(?!\w)")
 """KFOR-a, KFOR’i, Vučić's: an ending after a hyphen or apostrophe."""
 
@@ -127,16 +152,22 @@ class _Entry:
     tokens: tuple[Token, ...]
     kind: str
     mode: str
+    replaced: str = ""
+    """For a vowel stem: the final vowel the ending replaces."""
+    short: bool = False
+    """The last word is shorter than MIN_DIRECT: no ending glued to it."""
 
     def allowed(self) -> frozenset[str] | None:
         """What may follow the spelling inside the same word (None: anything)."""
         if self.mode == "prefix":
             return None
-        if self.mode == "exact":
+        if self.mode == "exact" or self.short:
             return _NOTHING
         if self.kind == FULL:
             return _FULL_REMAINDERS
-        return VOWEL_ENDINGS
+        if self.kind == VOWEL_STEM:
+            return REPLACING[self.replaced]
+        return FLEETING_ENDINGS
 
 
 @dataclass(slots=True)
@@ -164,8 +195,8 @@ def _render_token(tok: Token) -> str:
         return _SEP
     if tok[1] == "word":
         return f"(?:(?:{_ENDING_ALT})?{_SEP}|)"
-    vowel = re.escape(tok[2])
-    return f"(?:(?:{vowel}|{_VOWEL_ENDING_ALT}){_SEP}|{vowel})"
+    vowel = tok[2]
+    return f"(?:(?:{re.escape(vowel)}|{_REPLACING_ALT[vowel]}){_SEP}|{re.escape(vowel)})"
 
 
 def _is_acronym(spelling: str) -> bool:
@@ -179,9 +210,9 @@ def _split_words(folded: str) -> list[str]:
 
 def _word_tokens(word: str, mode: str, acronym: bool) -> list[Token]:
     """Tokens for an inner word of a multi-word spelling, including the separator after it."""
-    if mode != "word":
+    if mode != "word" or len(word) < MIN_DIRECT:
         return [*word, ("sep", "exact")]
-    if not acronym and len(word) >= 4 and word[-1] in _VOWELS:
+    if not acronym and word[-1] in REPLACING:
         return [*word[:-1], ("sep", "vowel", word[-1])]
     return [*word, ("sep", "word")]
 
@@ -229,7 +260,7 @@ def _spelling_variants(spelling: str) -> list[str]:
 def _entries_for(keyword: Keyword) -> list[_Entry]:
     """Every token sequence under which a keyword may appear, per its match mode."""
     entries: list[_Entry] = []
-    seen: set[tuple[tuple[Token, ...], str]] = set()
+    seen: set[tuple[tuple[Token, ...], str, str]] = set()
     mode = keyword.match
     for spelling in keyword.spellings:
         acronym = _is_acronym(spelling)
@@ -241,18 +272,19 @@ def _entries_for(keyword: Keyword) -> list[_Entry]:
             for w in words[:-1]:
                 inner.extend(_word_tokens(w, mode, acronym))
             last = words[-1]
-            forms: list[tuple[tuple[Token, ...], str]] = [((*inner, *last), FULL)]
-            if mode == "word" and not acronym:
-                if len(last) >= 4 and last[-1] in _VOWELS:
-                    forms.append(((*inner, *last[:-1]), VOWEL_STEM))
+            short = len(last) < MIN_DIRECT
+            forms: list[tuple[tuple[Token, ...], str, str]] = [((*inner, *last), FULL, "")]
+            if mode == "word" and not acronym and not short:
+                if last[-1] in REPLACING:
+                    forms.append(((*inner, *last[:-1]), VOWEL_STEM, last[-1]))
                 idx = _fleeting_vowel_index(variant, last)
                 if idx is not None:
-                    forms.append(((*inner, *(last[:idx] + last[idx + 1 :])), FLEETING_STEM))
-            for tokens, kind in forms:
-                if (tokens, kind) in seen:
+                    forms.append(((*inner, *(last[:idx] + last[idx + 1 :])), FLEETING_STEM, ""))
+            for tokens, kind, replaced in forms:
+                if (tokens, kind, replaced) in seen:
                     continue
-                seen.add((tokens, kind))
-                entries.append(_Entry(keyword, spelling, tokens, kind, mode))
+                seen.add((tokens, kind, replaced))
+                entries.append(_Entry(keyword, spelling, tokens, kind, mode, replaced, short))
     return entries
 
 

@@ -81,6 +81,10 @@ KEYWORDS = (
     Keyword("EULEX", (), "medium"),
     Keyword("Priština", ("Prishtinë",), "low"),
     Keyword("Bar", (), "low"),
+    Keyword("UN", (), "low"),
+    Keyword("Raška", (), "low"),
+    Keyword("Osmani", (), "low"),
+    Keyword("Merdare", (), "low"),
 )
 
 
@@ -159,6 +163,16 @@ def m() -> Matcher:
         ("DJURIC said", ["Đurić"]),
         ("ĐURIĆ said", ["Đurić"]),
         ("Đurićev savetnik", ["Đurić"]),
+        # Short words take endings only after a hyphen or apostrophe
+        ("UN-a i EU", ["UN"]),
+        ("UN's envoy", ["UN"]),
+        ("Bar's port", ["Bar"]),
+        # Names in -i keep the vowel; Albanian and Serbian endings follow it
+        ("Osmanit i dërgoi", ["Osmani"]),
+        ("Sastanak sa Osmanijem", ["Osmani"]),
+        # Neuter plural toponym, -e replaced
+        ("Na Merdarima mirno", ["Merdare"]),
+        ("U Raškoj", ["Raška"]),
         # Longest spelling wins, shorter ones still match alone
         ("Kosovo Force patrol", ["KFOR"]),
         ("Kosovo police", ["Kosovo"]),
@@ -188,6 +202,9 @@ def test_inflections_and_spellings(m: Matcher, text: str, expect: list[str]) -> 
         "Ibrahim said",
         "Bra and bri",  # "Bar" must not get a fleeting-a stem of two letters
         "Zubin's potok",
+        "Una Bare",  # UN + a, Bar + e: short words take no glued ending
+        "Raskin's theory",  # Raška: -in does not replace a final -a
+        "Osmana",  # Osmani: -i is not replaced
         "EULEXIS",
         "Djurićevićka",
     ],
