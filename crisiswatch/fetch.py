@@ -417,7 +417,10 @@ class Fetcher:
         """Fetch one feed within ``settings.timeout``; never raises for network/HTTP/content faults.
 
         On 304 the validators we sent are echoed back unless the server sent
-        new ones, so the caller can always store what it gets.
+        new ones, so the caller can always store what it gets. ``moved_to`` is
+        set only when the fetch succeeded (2xx/304) *and* every hop was a
+        301/308: a feed is never re-pointed at a URL that did not work, nor on
+        the word of a temporary redirect.
         """
         start = time.monotonic()
         deadline = self.settings.timeout
