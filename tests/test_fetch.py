@@ -272,6 +272,17 @@ async def test_moved_only_when_every_hop_is_permanent(fault_server: FaultServer)
     assert r.ok and r.moved_to and r.moved_to.endswith("i=3")
 
 
+async def test_permanent_redirect_to_a_failure_does_not_move_the_feed(fault_server: FaultServer) -> None:
+    r = await fetch(fault_server.url("/redirect?code=301&to=/status%3Fcode%3D410"))
+    assert (r.error_kind, r.moved_to) == ("gone", None)
+
+
+async def test_permanent_redirect_then_not_modified_moves_the_feed(fault_server: FaultServer) -> None:
+    r = await fetch(fault_server.url("/redirect?code=308&to=/etag%3Fk%3Dmoved"), etag='"v1"')
+    assert r.not_modified and r.moved_to == fault_server.url("/etag?k=moved")
+    assert fault_server.requests_to("/etag?k=moved")[-1].headers["if-none-match"] == '"v1"'
+
+
 async def test_five_hops_allowed_six_refused(fault_server: FaultServer) -> None:
     ok = await fetch(fault_server.url("/chain?hops=5"))
     assert ok.ok and ok.moved_to
