@@ -132,6 +132,15 @@ async def test_per_host_concurrency_is_bounded(fresh_fault_server: FaultServer) 
     assert srv.max_in_flight == 2
 
 
+async def test_overall_concurrency_is_bounded(fresh_fault_server: FaultServer) -> None:
+    srv = fresh_fault_server
+    settings = Settings(timeout=5.0, max_connections=3, per_host_connections=10)
+    async with Fetcher(settings) as f:
+        results = await asyncio.gather(*(f.fetch(srv.url(f"/slow?delay=0.15&j={i}")) for i in range(9)))
+    assert all(r.ok for r in results)
+    assert srv.max_in_flight == 3
+
+
 # -- size ----------------------------------------------------------------------
 
 
