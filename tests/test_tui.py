@@ -111,7 +111,7 @@ async def test_main_screen_lists_alerts_pinned_first_and_every_headline(data: tu
         header = app.screen.query_one("#status").render()
         assert "3/5 ok" in str(header) and "2 failing" in str(header) and "4 new" in str(header)
         log = app.screen.query_one(EventLog)
-        assert any("HTTP 503" in line.text for line in log.lines)
+        assert any("HTTP 503" in line.plain for line in log.lines)
 
 
 async def test_hostile_feed_text_is_rendered_literally(data: tui_data.Built) -> None:
@@ -354,7 +354,7 @@ async def test_an_alert_stored_by_another_connection_appears_without_input(data:
         assert row["id"] in app.screen.fresh  # highlighted
         assert bells == [True]  # critical rings the bell
         assert any("Pucnjava" in n.message for n in app._notifications)
-        assert any("Pucnjava" in line.text for line in app.screen.query_one(EventLog).lines)
+        assert any("Pucnjava" in line.plain for line in app.screen.query_one(EventLog).lines)
         assert alerts_of(app).cursor["title"] == "Roadblock lifted near Jarinje after talks with KFOR"
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 FRESH_SECONDS = 120.0
 """How long a newly arrived alert stays highlighted."""
+TOAST_GAP = 5.0
+"""At most one batch of new-alert toasts this often."""
 
 
 class Dashboard(Screen[None]):
@@ -66,6 +68,9 @@ class Dashboard(Screen[None]):
         self._detail_timer: Timer | None = None
         self._search_timer: Timer | None = None
         self._detail_source: PagedTable | None = None
+        self._pending_toasts: list[dict[str, Any]] = []
+        self._last_toast = 0.0
+        self._toast_timer: Timer | None = None
 
     # -- layout ----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -147,23 +152,39 @@ class Dashboard(Screen[None]):
             self._tick_ages()
 
     def _announce(self, alerts: list[dict[str, Any]]) -> None:
-        """Toast (and bell for high/critical) for alerts that just arrived."""
+        """Bell now for high/critical; toasts at most every few seconds, batched.
+
+        A 200-feed poll can raise alerts on every tick for a minute; one toast per
+        tick would bury the screen (and each toast is a layout pass).
+        """
+        if self.app.config.settings.bell and any(a.get("severity") in ("high", "critical") for a in alerts):
+            self.app.bell()
+        self._pending_toasts.extend(alerts)
+        wait = TOAST_GAP - (time.monotonic() - self._last_toast)
+        if wait <= 0:
+            self._flush_toasts()
+        elif self._toast_timer is None:
+            self._toast_timer = self.set_timer(wait, self._flush_toasts)
+
+    def _flush_toasts(self) -> None:
+        self._toast_timer = None
+        alerts, self._pending_toasts = self._pending_toasts, []
+        if not alerts:
+            return
+        self._last_toast = time.monotonic()
         serious = [a for a in alerts if a.get("severity") in ("high", "critical")]
-        worst = "error" if any(a.get("severity") == "critical" for a in alerts) else (
-            "warning" if serious else "information")
         if len(alerts) <= 3:
             for alert in alerts:
-                label = SEVERITY_LABELS.get(alert.get("severity", ""), "")
-                self.notify(alert.get("title") or "", title=f"{label} alert · {alert.get('feed') or ''}",
-                            severity="error" if alert.get("severity") == "critical" else
-                            "warning" if alert in serious else "information", markup=False)
-        else:
-            newest = alerts[-1]
-            self.notify(f"newest: {newest.get('title') or ''}",
-                        title=f"{len(alerts)} new alerts ({len(serious)} high/critical)", severity=worst,
-                        markup=False)
-        if serious and self.app.config.settings.bell:
-            self.app.bell()
+                severity = alert.get("severity") or ""
+                self.notify(alert.get("title") or "",
+                            title=f"{SEVERITY_LABELS.get(severity, severity)} alert · {alert.get('feed') or ''}",
+                            severity="error" if severity == "critical" else "warning" if alert in serious
+                            else "information", markup=False)
+            return
+        worst = "error" if any(a.get("severity") == "critical" for a in alerts) else (
+            "warning" if serious else "information")
+        self.notify(f"newest: {alerts[-1].get('title') or ''}",
+                    title=f"{len(alerts)} new alerts ({len(serious)} high/critical)", severity=worst, markup=False)
 
     # -- selection & detail ----------------------------------------------------------------------------
     @on(PagedTable.Highlighted)
@@ -351,7 +372,3 @@ class Dashboard(Screen[None]):
 
     async def action_quit(self) -> None:
         await self.app.action_quit()
-
-
-def now_label(now: datetime) -> str:
-    return now.strftime("%H:%M")

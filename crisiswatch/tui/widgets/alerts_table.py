@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -48,6 +48,9 @@ class AlertsTable(PagedTable):
         if y == 0:
             self._now = self.clock()
         return super().render_line(y)
+
+    def line_key(self, row: dict[str, Any]) -> Hashable:
+        return (tuple(row.values()), age(row["created"], self._now), row["id"] in self.fresh)
 
     def cells(self, row: dict[str, Any], columns: Sequence[Column]) -> list[Text]:
         severity = row["severity"]

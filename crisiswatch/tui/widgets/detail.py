@@ -67,6 +67,7 @@ class DetailPane(VerticalScroll):
         self.tz = tz
         self.item: dict[str, Any] | None = None
         self._body = Static(id="detail-body")
+        self._shown = False
 
     def compose(self):  # type: ignore[override]
         yield self._body
@@ -76,9 +77,13 @@ class DetailPane(VerticalScroll):
         return {n: self.get_component_rich_style(f"detail--{n}", partial=True) for n in names}
 
     def show(self, item: dict[str, Any] | None) -> None:
+        if item == self.item and self._shown:
+            return  # the same row highlighted again after a live update: nothing to redo
+        self._shown = True
         self.item = item
         self._body.update(detail_renderable(item, self.highlighter, self.tz, self.styles_map()))
         self.scroll_home(animate=False)
 
     def on_mount(self) -> None:
+        self._shown = False
         self.show(self.item)

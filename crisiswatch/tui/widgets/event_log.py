@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from datetime import tzinfo
 from typing import Any, ClassVar
 
+from rich.style import Style
 from rich.text import Text
-from textual.widgets import RichLog
+from textual.binding import Binding, BindingType
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from ..format import local_time
+from .paged_table import set_virtual_height
 
 KIND_LABELS: dict[str, str] = {
     "poll_started": "poll",
@@ -46,10 +51,23 @@ KIND_CLASS: dict[str, str] = {
 }
 
 
-class EventLog(RichLog):
-    """Appends events as they are stored; keeps the last ``MAX_LINES``."""
+class EventLog(ScrollView, can_focus=True):
+    """The last ``MAX_LINES`` events, oldest first, following the end while scrolled to the bottom.
 
-    MAX_LINES = 500
+    A Line API widget: each event becomes Text only when its line is on screen,
+    so a burst of 200 events (one poll of 200 feeds) costs a list append each,
+    not 200 renders on the event loop.
+    """
+
+    MAX_LINES = 1000
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "scroll_up", "Up", show=False),
+        Binding("down,j", "scroll_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home,g", "scroll_home", "First", show=False),
+        Binding("end,G", "scroll_end", "Last", show=False),
+    ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "event-log--time",
         "event-log--alert",
@@ -61,19 +79,34 @@ class EventLog(RichLog):
     }
 
     def __init__(self, tz: tzinfo | None, *, id: str | None = None) -> None:
-        super().__init__(id=id, max_lines=self.MAX_LINES, wrap=False, markup=False, highlight=False,
-                         auto_scroll=True)
+        super().__init__(id=id)
         self.tz = tz
         self.last_id = 0
+        self.events: deque[dict[str, Any]] = deque(maxlen=self.MAX_LINES)
+        self._styles: dict[str, Style] = {}
+
+    @property
+    def lines(self) -> list[Text]:
+        """Every kept event as Text (for tests and copy-out; the screen renders lazily)."""
+        return [self.line(e) for e in self.events]
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles.clear()
+
+    def _style(self, name: str) -> Style:
+        style = self._styles.get(name)
+        if style is None:
+            style = self._styles[name] = self.get_component_rich_style(f"event-log--{name}", partial=True)
+        return style
 
     def line(self, event: dict[str, Any]) -> Text:
         kind = event["kind"]
         css = KIND_CLASS.get(kind)
-        kind_style = self.get_component_rich_style(f"event-log--{css}" if css else "event-log--kind", partial=True)
         parts: list[tuple[str, Any] | Text] = [
-            (local_time(event["time"], self.tz), self.get_component_rich_style("event-log--time", partial=True)),
+            (local_time(event["time"], self.tz), self._style("time")),
             (" ", ""),
-            (f"{KIND_LABELS.get(kind, kind):<10}", kind_style),
+            (f"{KIND_LABELS.get(kind, kind):<10}", self._style(css or "kind")),
             (" ", ""),
         ]
         if event.get("feed"):
@@ -83,13 +116,34 @@ class EventLog(RichLog):
             if event.get("detail"):
                 parts.append((" — ", ""))
         if event.get("detail"):
-            parts.append(Text(event["detail"], style=self.get_component_rich_style("event-log--quiet", partial=True)
-                              if not event.get("title") and css == "quiet" else ""))
+            quiet = not event.get("title") and css == "quiet"
+            parts.append(Text(event["detail"], style=self._style("quiet") if quiet else ""))
         return Text.assemble(*parts, no_wrap=True, end="")
 
     def add(self, events: Iterable[dict[str, Any]]) -> None:
+        at_end = self.scroll_y >= self.max_scroll_y
+        added = 0
         for event in events:
             if event["id"] <= self.last_id:
                 continue
             self.last_id = event["id"]
-            self.write(self.line(event), shrink=False, scroll_end=None)
+            self.events.append(event)
+            added += 1
+        if not added:
+            return
+        set_virtual_height(self, len(self.events))
+        if at_end:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.refresh()
+
+    def on_resize(self) -> None:
+        set_virtual_height(self, len(self.events))
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        index = int(self.scroll_y) + y
+        if index >= len(self.events):
+            return Strip.blank(width, base)
+        text = self.line(self.events[index])
+        return Strip(text.render(self.app.console)).crop_extend(0, width, None).apply_style(base)

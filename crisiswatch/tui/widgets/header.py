@@ -45,7 +45,7 @@ class StatusHeader(Horizontal):
 
     def tick(self) -> None:
         now = self.clock().astimezone(self.tz)
-        self.query_one("#clock", Static).update(Text(now.strftime("%H:%M %Z").strip()))
+        self.query_one("#clock", Static).update(Text(now.strftime("%H:%M %Z").strip()), layout=False)
         self._render_status()
 
     def update_status(self, status: dict[str, Any], per_hour: list[int]) -> None:
@@ -71,4 +71,4 @@ class StatusHeader(Horizontal):
             (f"{s.get('alerts_pinned', 0)} pinned", self._style("pinned")),
             no_wrap=True, end="",
         )
-        self.query_one("#status", Static).update(text)
+        self.query_one("#status", Static).update(text, layout=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -59,6 +59,9 @@ class Headlines(PagedTable):
         if y == 0:
             self._now = self.clock()
         return super().render_line(y)
+
+    def line_key(self, row: dict[str, Any]) -> Hashable:
+        return (tuple(row.values()), age(row["published"], self._now), row.get("alert_id") in self.fresh)
 
     def cells(self, row: dict[str, Any], columns: Sequence[Column]) -> list[Text]:
         out: list[Text] = []

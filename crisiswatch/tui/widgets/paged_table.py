@@ -13,7 +13,7 @@ the row it was on, not the index.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -41,6 +41,26 @@ class Column:
     min_table_width: int = 0
     """The column is dropped when the table is narrower than this."""
     justify: str = "left"
+
+
+def set_virtual_height(view: ScrollView, rows: int) -> None:
+    """Grow or shrink a Line API view's scroll range, without a screen layout when possible.
+
+    Assigning ``virtual_size`` always lays out the whole screen (~20-60 ms with
+    a footer full of keys on a busy machine). That is only needed when the
+    scrollbar appears or disappears; otherwise updating the scrollbar is enough.
+    This runs on every live update, so it matters for key latency during polls.
+    """
+    size = Size(view.scrollable_content_region.width, rows)
+    if size == view.virtual_size:
+        return
+    height = view.container_size.height
+    if (rows > height) != (view.virtual_size.height > height) or not view.show_vertical_scrollbar and rows > height:
+        view.virtual_size = size
+        return
+    view.set_reactive(ScrollView.virtual_size, size)
+    view._scroll_update(size)
+    view.refresh()
 
 
 class PagedTable(ScrollView, can_focus=True):
@@ -110,7 +130,7 @@ class PagedTable(ScrollView, can_focus=True):
         self._generation = 0
         self._cursor_key: Any = None
         self._styles: dict[str, Style] = {}
-        self._lines: dict[tuple[int, bool], Strip] = {}
+        self._lines: dict[Hashable, Strip] = {}
 
     # -- subclass hooks ----------------------------------------------------------------
     def fetch_count(self, store: Any) -> int:
@@ -184,7 +204,6 @@ class PagedTable(ScrollView, can_focus=True):
         self._stale = {}
         self._pages = fresh
         self._loading.clear()
-        self._lines.clear()
         self.row_count = count
         self.loaded = True
         self._follow_cursor(old_index)
@@ -227,7 +246,6 @@ class PagedTable(ScrollView, can_focus=True):
         self._loading.discard(page)
         self._pages[page] = rows
         self._stale.pop(page, None)
-        self._lines.clear()
         self.refresh()
         if page * PAGE <= self.cursor_row < (page + 1) * PAGE:
             row = self.cursor
@@ -235,11 +253,10 @@ class PagedTable(ScrollView, can_focus=True):
             self.post_message(self.Highlighted(self, row))
 
     def _update_virtual_size(self) -> None:
-        self.virtual_size = Size(self.scrollable_content_region.width, self.row_count)
+        set_virtual_height(self, self.row_count)
 
     # -- layout & rendering ------------------------------------------------------------------
     def on_resize(self, event: events.Resize) -> None:
-        self._lines.clear()
         self._update_virtual_size()
         if self.loaded:
             for page in self._visible_pages():
@@ -275,9 +292,6 @@ class PagedTable(ScrollView, can_focus=True):
         if index >= self.row_count:
             return Strip.blank(width, base)
         is_cursor = index == self.cursor_row
-        cached = self._lines.get((index, is_cursor))
-        if cached is not None and cached.cell_length == width:
-            return cached
         page = index // PAGE
         row = self.row_at(index)
         if page not in self._pages:
@@ -288,6 +302,24 @@ class PagedTable(ScrollView, can_focus=True):
             text = Text(" …", style=self.style_for("placeholder"), no_wrap=True, end="")
             strip = Strip(text.render(self.app.console)).crop_extend(0, width, base)
             return strip.apply_style(base)
+        # Rendered lines are cached by content, not position: after a reload most rows
+        # are the same rows shifted, and re-rendering 80 lines per refresh during a busy
+        # poll is what would make keys wait.
+        key = (self.line_key(row), width, is_cursor, self.has_focus if is_cursor else None)
+        cached = self._lines.get(key)
+        if cached is not None:
+            return cached
+        strip = self._render_row(row, width, is_cursor, base)
+        if len(self._lines) > 2000:
+            self._lines.clear()
+        self._lines[key] = strip
+        return strip
+
+    def line_key(self, row: dict[str, Any]) -> Hashable:
+        """Everything a rendered row depends on; subclasses add time-dependent parts (ages)."""
+        return tuple(row.values())
+
+    def _render_row(self, row: dict[str, Any], width: int, is_cursor: bool, base: Style) -> Strip:
         columns = self.layout(width)
         line = Text(no_wrap=True, end="")
         for n, ((column, col_width), cell) in enumerate(zip(columns, self.cells(row, [c for c, _ in columns]),
@@ -308,18 +340,20 @@ class PagedTable(ScrollView, can_focus=True):
             # Paint the cursor bar to the right edge, past the last cell.
             pad = self.style_for("cursor" if self.has_focus else "cursor-blurred")
             strip = strip.extend_cell_length(width, base + pad)
-        strip = strip.apply_style(base)
-        self._lines[(index, is_cursor)] = strip
-        return strip
+        return strip.apply_style(base)
 
     # -- cursor --------------------------------------------------------------------------------
     def watch_cursor_row(self, old: int, new: int) -> None:
-        self._lines.pop((old, True), None)
-        self._lines.pop((new, False), None)
         row = self.cursor
         self._cursor_key = self.key_of(row) if row is not None else None
+        top = int(self.scroll_y)
         self._scroll_cursor_into_view()
-        self.refresh()
+        if int(self.scroll_y) == top:
+            # Only the two rows that changed: a key press repaints 2 lines, not the pane.
+            self.refresh_line(old)
+            self.refresh_line(new)
+        else:
+            self.refresh()
         self.post_message(self.Highlighted(self, row))
 
     def _scroll_cursor_into_view(self) -> None:
@@ -367,12 +401,10 @@ class PagedTable(ScrollView, can_focus=True):
             self.cursor_row = index
 
     def on_focus(self) -> None:
-        self._lines.clear()
         self.refresh()
         self.post_message(self.Highlighted(self, self.cursor))
 
     def on_blur(self) -> None:
-        self._lines.clear()
         self.refresh()
 
     def refresh_rows(self) -> None:
