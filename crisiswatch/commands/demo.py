@@ -100,6 +100,10 @@ def run(ctx: Context) -> int:
         server.stop()
         if tmpdir is not None:
             shutil.rmtree(tmpdir, ignore_errors=True)
+            if not args.headless:
+                # The dashboard hid the banner; say where pins and the event log went.
+                print("crisiswatch demo: the temporary database was removed "
+                      "(run `crisiswatch demo --db PATH` to keep one)", file=sys.stderr)
 
 
 def _dashboard(server: DemoServer, db_path: Path) -> int:
