@@ -460,16 +460,31 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
 
 
-def serve(root: Path, port: int = 0, seconds: float = 4 * 3600) -> None:
-    """Serve ``root`` on 127.0.0.1 until killed, or ``seconds`` at most (never forever)."""
+def serve(root: Path, port: int = 0, seconds: float = 4 * 3600, ports: int = 1) -> None:
+    """Serve ``root`` on 127.0.0.1 until killed, or ``seconds`` at most (never forever).
+
+    ``ports`` > 1 listens on that many ports (one thread each): the client keys its
+    per-host connection limit on host *and* port, so hostile feeds spread over
+    several ports behave like several misbehaving sites, not one.
+    """
     _FeedHandler.root = root.resolve()
-    server = _Server((LOOPBACK, port), _FeedHandler)
-    print(f"PORT {server.server_address[1]}", flush=True)
-    timer = threading.Timer(seconds, server.shutdown)
+    servers = [_Server((LOOPBACK, port if i == 0 else 0), _FeedHandler) for i in range(max(1, ports))]
+    print("PORT " + " ".join(str(s.server_address[1]) for s in servers), flush=True)
+    done = threading.Event()
+
+    def shutdown() -> None:
+        for s in servers:
+            s.shutdown()
+        done.set()
+
+    timer = threading.Timer(seconds, shutdown)
     timer.daemon = True
     timer.start()
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
-    server.serve_forever(poll_interval=0.5)
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=shutdown, daemon=True).start())
+    for s in servers[1:]:
+        threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.5}, daemon=True).start()
+    servers[0].serve_forever(poll_interval=0.5)
+    done.wait(5)
 
 
 def free_port() -> int:
@@ -510,16 +525,21 @@ class StdlibServer(FeedServer):
 
     kind = "stdlib ThreadingHTTPServer"
 
-    def __init__(self, root: Path, *, max_seconds: float = 4 * 3600) -> None:
+    def __init__(self, root: Path, *, max_seconds: float = 4 * 3600, ports: int = 1) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "serve", str(root), "--seconds", str(max_seconds)],
-            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+            [sys.executable, str(Path(__file__).resolve()), "serve", str(root), "--seconds", str(max_seconds),
+             "--ports", str(ports)], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
         assert self.process.stdout is not None
         line = self.process.stdout.readline().decode()
         if not line.startswith("PORT "):
             self.stop()
             raise RuntimeError(f"stdlib feed server did not start: {line!r}")
-        self.port = int(line.split()[1])
+        self.ports = [int(p) for p in line.split()[1:]]
+        self.port = self.ports[0]
+
+    def url_on(self, n: int, path: str) -> str:
+        """``path`` on the ``n``-th port (modulo how many there are)."""
+        return f"http://{LOOPBACK}:{self.ports[n % len(self.ports)]}{path}"
 
 
 NGINX_CONF = """\
@@ -776,13 +796,14 @@ def _main() -> None:
     s.add_argument("root", type=Path)
     s.add_argument("--port", type=int, default=0)
     s.add_argument("--seconds", type=float, default=4 * 3600, help="stop after this long at most")
+    s.add_argument("--ports", type=int, default=1, help="listen on this many ports")
     g = sub.add_parser("generate", help="write N feeds into a directory")
     g.add_argument("root", type=Path)
     g.add_argument("--feeds", type=int, default=200)
     g.add_argument("--items", type=int, default=50)
     args = parser.parse_args()
     if args.cmd == "serve":
-        serve(args.root, args.port, args.seconds)
+        serve(args.root, args.port, args.seconds, args.ports)
     else:
         specs = generate_feeds(args.root, args.feeds, args.items)
         total = sum((args.root / s.path.lstrip("/")).stat().st_size for s in specs)
