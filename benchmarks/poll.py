@@ -27,6 +27,7 @@ def bench(feeds: int, items: int, server_kind: str, rounds: int, *, verbose: boo
             checked = common.check_conditional(server, specs)
             config = common.write_config(tmp / "feeds.toml", [server.url(s.path) for s in specs])
             env = common.quiet_env(tmp / "home")
+            common.prime_bytecode(env)
             cold: list[common.Run] = []
             warm: list[common.Run] = []
             for r in range(rounds):
