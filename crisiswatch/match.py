@@ -427,6 +427,10 @@ class Matcher:
                 continue
             entries, end, ending = found
             o_start, o_end = norm.span(start - 1, end - 1)
+            if o_end < len(text) and not text[o_end].isascii():
+                # Keep trailing combining marks with their letter ("kfor" + U+0308).
+                while o_end < len(text) and unicodedata.category(text[o_end]) in ("Mn", "Me"):
+                    o_end += 1
             matched = text[o_start:o_end]
             normalised = padded[start:end]
             if len(entries) == 1:

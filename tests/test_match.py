@@ -469,3 +469,75 @@ def test_matcher_is_fast_enough_to_poll() -> None:
         mm.assess(line, "")
     elapsed = time.process_time() - t0
     assert len(lines) / max(elapsed, 1e-9) > 5_000  # an order of magnitude under target: CI noise
+
+
+# -- invariance: the same story however it is written --------------------------------
+
+_LAT_TO_CYR = {
+    "lj": "љ", "nj": "њ", "dž": "џ", "a": "а", "b": "б", "v": "в", "g": "г", "d": "д", "đ": "ђ", "e": "е",
+    "ž": "ж", "z": "з", "i": "и", "j": "ј", "k": "к", "l": "л", "m": "м", "n": "н", "o": "о", "p": "п",
+    "r": "р", "s": "с", "t": "т", "ć": "ћ", "u": "у", "f": "ф", "h": "х", "c": "ц", "č": "ч", "š": "ш",
+}  # fmt: skip
+
+
+def _to_cyrillic(latin: str) -> str:
+    out, i = [], 0
+    while i < len(latin):
+        pair = latin[i : i + 2]
+        if pair.lower() in _LAT_TO_CYR:
+            c = _LAT_TO_CYR[pair.lower()]
+            out.append(c.upper() if pair[0].isupper() else c)
+            i += 2
+            continue
+        c = _LAT_TO_CYR.get(latin[i].lower(), latin[i])
+        out.append(c.upper() if latin[i].isupper() else c)
+        i += 1
+    return "".join(out)
+
+
+def _soft_hyphens(text: str) -> str:
+    return " ".join(w[:2] + "\u00ad" + w[2:] if len(w) > 3 else w for w in text.split(" "))
+
+
+def _full_width(text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+def _escaped(text: str) -> str:
+    return "".join(f"&#{ord(c)};" if not c.isascii() else c for c in text).replace(" ", "&amp;nbsp;", 1)
+
+
+def _tagged(text: str) -> str:
+    return "<p>" + " ".join(f"<b>{w}</b>" for w in text.split(" ")) + "</p>"
+
+
+_SERBIAN_LATIN_HEADLINES = [
+    ("Patrola KFOR-a kod Brnjaka na Ibru", ["Ibar", "KFOR"]),
+    ("Vučić razgovarao sa Kurtijem o Jarinju", ["Jarinje", "Kurti", "Vučić"]),
+    ("Barikade u Zubinom Potoku i Mitrovici", ["Mitrovica", "Zubin Potok", "roadblock"]),
+    ("Đurić: napad u Banjskoj", ["Banjska", "Đurić"]),
+]
+
+
+@pytest.mark.parametrize(("text", "expect"), _SERBIAN_LATIN_HEADLINES)
+@pytest.mark.parametrize(
+    "transform",
+    [str.upper, str.lower, _to_cyrillic, _soft_hyphens, _full_width, _escaped, _tagged,
+     lambda t: _tagged(_to_cyrillic(t)), lambda t: _escaped(_to_cyrillic(t).upper())],
+    ids=["upper", "lower", "cyrillic", "soft-hyphen", "full-width", "escaped", "tagged", "tagged-cyrillic",
+         "escaped-cyrillic-upper"],
+)
+def test_same_story_in_any_script_and_markup(text: str, expect: list[str], transform: object) -> None:
+    """Script, case, markup, escapes and invisible characters change nothing but the offsets."""
+    roadblock = Keyword("roadblock", ("road block", "barricade", "barikada"), "high")
+    mm = Matcher((*(k for k in KEYWORDS if k.term != "roadblock"), roadblock))
+    assert _terms(mm, text) == sorted(expect)
+    variant = transform(text)  # type: ignore[operator]
+    assert _terms(mm, variant) == sorted(expect), variant
+
+
+def test_trailing_combining_mark_stays_with_its_letter() -> None:
+    mm = Matcher((Keyword("Vučić"),))
+    text = "Vuc\u030cic\u0301 said"  # decomposed č and ć
+    (hit,) = mm.find(text)
+    assert hit.matched == "Vuc\u030cic\u0301"
