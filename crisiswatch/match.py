@@ -242,19 +242,34 @@ def _fleeting_vowel_index(spelling: str, folded_last: str) -> int | None:
     return n - 2
 
 
-def _spelling_variants(spelling: str) -> list[str]:
-    """The spelling plus the ways Serbian orthography respells it.
+_KS = (("X", "KS"), ("x", "ks"))
+"""A foreign x is written ks in both Serbian scripts: EULEX → ЕУЛЕКС, Euleks."""
+_DJ = (("Đ", "Dj"), ("đ", "dj"), ("Ђ", "Dj"), ("ђ", "dj"))
+"""Serbian without đ at hand: Đurić → Djurić ("Duric" is covered: đ folds to d)."""
+_SQ = (("Ć", "Q"), ("ć", "q"), ("Ћ", "Q"), ("ћ", "q"), ("Đ", "Gj"), ("đ", "gj"), ("Ђ", "Gj"), ("ђ", "gj"),
+       ("DŽ", "XH"), ("Dž", "Xh"), ("dž", "xh"), ("Џ", "Xh"), ("џ", "xh"))  # fmt: skip
+"""Albanian spelling of Serbian names: ć → q, đ → gj, dž → xh (Leposavić → Leposaviq,
+Đurić → Gjuriq, Vučić → Vuçiq; č → ç folds to c already)."""
 
-    Đ is written "dj" whenever đ is not at hand (Đurić → Djuric; "Duric" is
-    already covered because đ folds to d), and a foreign x is written "ks" in
-    both Serbian scripts (EULEX → ЕУЛЕКС, Euleks).
+
+def _respell(spelling: str, pairs: tuple[tuple[str, str], ...]) -> str:
+    for old, new in pairs:
+        spelling = spelling.replace(old, new)
+    return spelling
+
+
+def _spelling_variants(spelling: str) -> list[str]:
+    """The spelling plus the ways the region's orthographies respell it.
+
+    ks for x first (it applies to the name as written), then, for each of
+    those, the Serbian dj form and the Albanian q/gj/xh form — never both on one
+    variant, and never ks on an Albanian xh.
     """
-    out = [spelling]
-    if any(c in spelling for c in "đĐђЂ"):
-        out.append(spelling.replace("Đ", "Dj").replace("đ", "dj").replace("Ђ", "Dj").replace("ђ", "dj"))
-    if "x" in spelling.casefold():
-        out.extend([v.replace("x", "ks").replace("X", "KS") for v in out])
-    return out
+    bases = [spelling, _respell(spelling, _KS)]
+    out = []
+    for base in bases:
+        out += [base, _respell(base, _DJ), _respell(base, _SQ)]
+    return list(dict.fromkeys(out))
 
 
 def _entries_for(keyword: Keyword) -> list[_Entry]:

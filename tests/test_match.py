@@ -163,6 +163,10 @@ def m() -> Matcher:
         ("DJURIC said", ["Đurić"]),
         ("ĐURIĆ said", ["Đurić"]),
         ("Đurićev savetnik", ["Đurić"]),
+        # Albanian spelling of Serbian names: ć → q, đ → gj
+        ("Gjuriq në Prishtinë", ["Priština", "Đurić"]),
+        ("Vuçiqi deklaroi", ["Vučić"]),
+        ("Deklarata e Vuçiqit", ["Vučić"]),
         # Short words take endings only after a hyphen or apostrophe
         ("UN-a i EU", ["UN"]),
         ("UN's envoy", ["UN"]),
