@@ -15,9 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from .config import Feed, Settings
 from .models import (
@@ -32,6 +30,9 @@ from .models import (
     utcnow,
 )
 from .text import canonical_link, title_key
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 BUSY_TIMEOUT_MS = 15_000
 ALERT_STATES = ("new", "pinned", "dismissed")
@@ -214,7 +215,21 @@ class Store:
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.conn = conn
         self.path = path
-        self.db = sqlite_utils.Database(conn)
+        self._db: sqlite_utils.Database | None = None
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils over the same connection, built on first use.
+
+        Importing sqlite_utils pulls in dateutil, click and pluggy (~50-70 ms);
+        no query on the poll or export path needs it, so ``poll --once`` and
+        ``export`` should not pay that on every start.
+        """
+        if self._db is None:
+            import sqlite_utils
+
+            self._db = sqlite_utils.Database(self.conn)
+        return self._db
 
     # -- opening -------------------------------------------------------------
     @classmethod
