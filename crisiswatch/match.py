@@ -154,6 +154,8 @@ class _Entry:
     mode: str
     replaced: str = ""
     """For a vowel stem: the final vowel the ending replaces."""
+    variant: str = ""
+    """The respelling compiled (Gjuriq for Đurić), when it differs from ``alias``."""
     short: bool = False
     """The last word is shorter than MIN_DIRECT: no ending glued to it."""
 
@@ -299,7 +301,8 @@ def _entries_for(keyword: Keyword) -> list[_Entry]:
                 if (tokens, kind, replaced) in seen:
                     continue
                 seen.add((tokens, kind, replaced))
-                entries.append(_Entry(keyword, spelling, tokens, kind, mode, replaced, short))
+                respelled = variant if variant != spelling else ""
+                entries.append(_Entry(keyword, spelling, tokens, kind, mode, replaced=replaced, short=short, variant=respelled))
     return entries
 
 
@@ -494,33 +497,60 @@ class Matcher:
 
     # -- explaining ----------------------------------------------------------
     def explain(self, hit: Hit) -> dict[str, object]:
-        """Why a hit matched: spelling, its folded form, the stem rule and the accepted ending."""
+        """Why a hit matched: spelling, its folded form, the stem rule and the accepted ending.
+
+        Re-runs the hit's own spelling over the folded match, so the answer is
+        the matcher's actual reasoning, not a reconstruction.
+        """
         keyword = self._by_term.get(hit.keyword.casefold())
         mode = keyword.match if keyword else "word"
-        alias_folded = " ".join(_split_words(fold(hit.alias))) if hit.alias else ""
-        body = hit.normalised[: len(hit.normalised) - len(hit.ending)] if hit.ending else hit.normalised
-        body_words = " ".join(_split_words(body))
-        if mode == "prefix" and hit.ending:
-            rule = "prefix: any continuation of the spelling"
+        padded = " " + hit.normalised
+        entry: _Entry | None = None
+        for leaf in self._leaves:
+            candidates = [e for e in leaf.entries if e.keyword.term == hit.keyword and e.alias == hit.alias]
+            if not candidates or leaf.alone is None:
+                continue
+            m = leaf.alone.match(padded, 1)
+            if m is None:
+                continue
+            found = self._accept(padded, self._leaves.index(leaf), m.end(1), m.end())
+            if found is None or found[1] != len(padded) or found[2] != hit.ending:
+                continue
+            accepted = [e for e in found[0] if e in candidates]
+            if accepted:
+                entry = accepted[0]
+                break
+        ending = hit.ending.lstrip("-'")
+        if entry is None:
+            rule = "no longer matches this spelling (config changed?)"
+        elif entry.mode == "prefix":
+            rule = "prefix: any continuation of the spelling" if ending else "the spelling as a whole word"
         elif not hit.ending:
-            rule = "the spelling as a whole word" if body_words == alias_folded else "the spelling as a whole word (inner words declined)"
+            rule = "the spelling as a whole word"
         elif hit.ending[0] in "-'":
-            rule = f"ending '{hit.ending[1:]}' after {'a hyphen' if hit.ending[0] == '-' else 'an apostrophe'}"
-        elif body_words == alias_folded:
-            rule = f"ending '{hit.ending}' added to the spelling"
-        elif alias_folded and body_words == alias_folded[:-1]:
-            rule = f"final '{alias_folded[-1]}' replaced by the ending '{hit.ending}'"
+            rule = f"ending '{ending}' after {'a hyphen' if hit.ending[0] == '-' else 'an apostrophe'}"
+        elif entry.kind == VOWEL_STEM:
+            rule = f"final '{entry.replaced}' replaced by the ending '{ending}'"
+        elif entry.kind == FLEETING_STEM:
+            rule = f"fleeting a/ë dropped before the ending '{ending}'"
         else:
-            rule = f"fleeting vowel dropped before the ending '{hit.ending}'"
-        return {
+            rule = f"ending '{ending}' added to the spelling"
+        alias_words = _split_words(fold(entry.variant or entry.alias)) if entry else []
+        body = hit.normalised[: len(hit.normalised) - len(hit.ending)]
+        if len(alias_words) > 1 and _split_words(body)[:-1] != alias_words[:-1]:
+            rule += "; inner words declined"
+        out: dict[str, object] = {
             "keyword": hit.keyword,
             "alias": hit.alias,
-            "alias_normalised": alias_folded,
+            "alias_normalised": " ".join(alias_words),
             "normalised": hit.normalised,
             "ending": hit.ending,
             "mode": mode,
             "rule": rule,
         }
+        if entry is not None and entry.variant:
+            out["respelled"] = entry.variant
+        return out
 
     # -- assessing -----------------------------------------------------------
     def assess(self, title: str, summary: str = "") -> Assessment:

@@ -312,6 +312,11 @@ def test_explain_says_why(m: Matcher) -> None:
     assert "hyphen" in str(m.explain(hit)["rule"])
     (hit,) = m.find("Most na Ibru")
     assert "fleeting" in str(m.explain(hit)["rule"])
+    (hit,) = m.find("U Zubinom Potoku")
+    assert "inner words declined" in str(m.explain(hit)["rule"])
+    (hit,) = m.find("Gjuriq në")
+    ex = m.explain(hit)
+    assert ex["alias"] == "Đurić" and ex["respelled"] == "Gjuriq" and ex["alias_normalised"] == "gjuriq"
     (hit,) = m.find("Ura mbi Ibër")
     ex = m.explain(hit)
     assert ex["alias"] == "Ibër" and ex["ending"] == "" and ex["alias_normalised"] == "iber"
