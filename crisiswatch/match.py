@@ -37,6 +37,10 @@ Multi-word spellings match across any run of whitespace or a hyphen ("road
 block", "road-block", and the closed compound "roadblock"); their inner words
 may carry a case ending too ("u Zubinom Potoku"), but not an apostrophe.
 
+Each spelling is also compiled in the forms the region's orthographies give it:
+đ as "dj" (Djurić), the Albanian ć → q, đ → gj, dž → xh (Leposaviq, Gjuriq) and
+a foreign x as "ks" (ЕУЛЕКС). ``explain`` reports which one matched.
+
 ``match = "exact"`` accepts the spelling only as a whole word, no endings;
 ``match = "prefix"`` accepts any continuation of the word.
 
@@ -44,10 +48,14 @@ Speed
 -----
 All spellings are compiled once into one regular expression shaped as a trie (a
 shared-prefix alternation), with an empty capturing group at each leaf so
-``m.lastindex`` says which spelling matched without a second lookup; the word's
-remaining letters are captured by a trailing ``\\w*`` and checked against the
-ending set in Python. Normalisation itself has a 1:1 fast path for plain ASCII
-and Latin/Cyrillic text of known characters (``str.translate``, offsets built lazily).
+``m.lastindex`` says which spelling matched without a second lookup. It starts
+with one non-word character (the text gets a leading space), which lets ``re``
+skip in C to the next word boundary instead of trying every position; the word's
+remaining letters are taken by a trailing ``\\w*`` and checked against the
+ending set in Python, with a fallback to shorter spellings at the same place.
+Normalisation folds ASCII with ``str.lower`` and Serbian/Albanian text through a
+single-byte code page with ``bytes.translate`` (see ``text.normalise``); offset
+maps are built only for texts that hit.
 """
 
 from __future__ import annotations
