@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 
@@ -101,8 +101,14 @@ class CrisiswatchApp(App[int]):
         self._poll_loop: asyncio.AbstractEventLoop | None = None
         self._poll_task: asyncio.Task[Any] | None = None
         self.export_count = 0
+        self.last_key = 0.0
         if poll:
             _prestart_process_helpers()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            self.last_key = time.monotonic()
+        await super().on_event(event)
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def on_mount(self) -> None:

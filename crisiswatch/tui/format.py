@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import datetime, tzinfo
+from functools import lru_cache
 from typing import Any
 
 from rich.style import Style
@@ -22,9 +23,20 @@ SEVERITY_LABELS: dict[str, str] = {"critical": "CRIT", "high": "HIGH", "medium":
 STATE_LABELS: dict[str, str] = {"new": "new", "pinned": "PIN", "dismissed": "dis"}
 
 
+@lru_cache(maxsize=8192)
+def parse_stamp(stamp: str | None) -> datetime | None:
+    """Stored ``YYYY-MM-DDTHH:MM:SSZ`` → aware datetime; cached, as every visible row asks each repaint."""
+    if not stamp:
+        return None
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return from_iso(stamp)
+
+
 def age(stamp: str | None, now: datetime) -> str:
     """``45s``, ``3m``, ``2h``, ``4d`` — how long ago an ISO timestamp was."""
-    when = from_iso(stamp)
+    when = parse_stamp(stamp)
     if when is None:
         return "—"
     seconds = max(0, int((now - when).total_seconds()))
@@ -38,7 +50,7 @@ def age(stamp: str | None, now: datetime) -> str:
 
 
 def local_time(stamp: str | None, tz: tzinfo | None, fmt: str = "%H:%M:%S") -> str:
-    when = from_iso(stamp)
+    when = parse_stamp(stamp)
     if when is None:
         return "—"
     return when.astimezone(tz).strftime(fmt)

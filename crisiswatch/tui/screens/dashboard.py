@@ -35,6 +35,10 @@ if TYPE_CHECKING:
 
 FRESH_SECONDS = 120.0
 """How long a newly arrived alert stays highlighted."""
+KEY_QUIET = 0.3
+"""Seconds without a key press before a live reload repaints the tables."""
+MAX_RELOAD_DELAY = 0.6
+"""…but a pending reload never waits longer than this."""
 TOAST_GAP = 5.0
 """At most one batch of new-alert toasts this often."""
 
@@ -45,19 +49,19 @@ class Dashboard(Screen[None]):
     app: CrisiswatchApp  # type: ignore[assignment]
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("p", "pin", "Pin"),
-        Binding("d", "dismiss", "Dismiss"),
-        Binding("u", "restore", "Undo dismiss"),
-        Binding("slash", "search", "Search", key_display="/"),
-        Binding("o", "open_link", "Open link"),
-        Binding("e", "export", "Export log"),
-        Binding("f", "feeds", "Feeds"),
-        Binding("s", "cycle_severity", "Min severity"),
-        Binding("a", "toggle_dismissed", "Show dismissed"),
-        Binding("r", "poll_now", "Poll now"),
+        Binding("question_mark", "help", "Help", key_display="?", tooltip="Show every key and what it does"),
+        Binding("p", "pin", "Pin", tooltip="Pin or unpin the selected alert (pinned alerts stay on top)"),
+        Binding("d", "dismiss", "Dismiss", tooltip="Dismiss the selected alert (hidden until restored)"),
+        Binding("u", "restore", "Undo dismiss", tooltip="Restore the last dismissed alert; press again to go further back"),
+        Binding("slash", "search", "Search", key_display="/", tooltip="Full-text search over every headline and summary"),
+        Binding("o", "open_link", "Open link", tooltip="Open the selected story in a browser (copied to the clipboard over ssh)"),
+        Binding("e", "export", "Export log", tooltip="Export the event log to a CSV file"),
+        Binding("f", "feeds", "Feeds", tooltip="Feed health: last success, last error and why, next poll; re-enable gone feeds"),
+        Binding("s", "cycle_severity", "Min severity", tooltip="Cycle the minimum alert severity shown: low, medium, high, critical"),
+        Binding("a", "toggle_dismissed", "Show dismissed", tooltip="Show or hide dismissed alerts"),
+        Binding("r", "poll_now", "Poll now", tooltip="Poll every feed now"),
         Binding("escape", "clear_search", "Clear search", show=False),
-        Binding("q", "quit", "Quit"),
+        Binding("q", "quit", "Quit", tooltip="Quit (everything is already saved)"),
     ]
 
     def __init__(self, highlighter: Highlighter, tz: tzinfo | None) -> None:
@@ -71,6 +75,8 @@ class Dashboard(Screen[None]):
         self._pending_toasts: list[dict[str, Any]] = []
         self._last_toast = 0.0
         self._toast_timer: Timer | None = None
+        self._reload_since: float | None = None
+        self._reload_timer: Timer | None = None
 
     # -- layout ----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -144,12 +150,35 @@ class Dashboard(Screen[None]):
         for alert in snap.new_alerts:
             self.fresh[alert["id"]] = now
         if not snap.first:
-            self.alerts.reload()
-            self.headlines.reload()
+            self._schedule_reload()
         if snap.new_alerts:
             self._announce(snap.new_alerts)
         elif expired:
             self._tick_ages()
+
+    def _schedule_reload(self) -> None:
+        """Re-read the tables now, or shortly if the user is pressing keys.
+
+        While keys arrive, a reload (and the repaint of both panes it causes) would
+        compete with them and shift rows under the cursor; it waits for a pause in
+        typing, but never more than ``MAX_RELOAD_DELAY`` so new alerts still show
+        within about a second.
+        """
+        now = time.monotonic()
+        if self._reload_since is None:
+            self._reload_since = now
+        typing = now - self.app.last_key < KEY_QUIET
+        if typing and now - self._reload_since < MAX_RELOAD_DELAY:
+            if self._reload_timer is None:
+                self._reload_timer = self.set_timer(KEY_QUIET / 2, self._retry_reload)
+            return
+        self._reload_since = None
+        self.alerts.reload()
+        self.headlines.reload()
+
+    def _retry_reload(self) -> None:
+        self._reload_timer = None
+        self._schedule_reload()
 
     def _announce(self, alerts: list[dict[str, Any]]) -> None:
         """Bell now for high/critical; toasts at most every few seconds, batched.
@@ -247,7 +276,8 @@ class Dashboard(Screen[None]):
 
     def active_bindings_for_help(self) -> list[tuple[str, str]]:
         keys: list[tuple[str, str]] = [
-            (b.key_display or b.key, b.description) for b in self.BINDINGS if isinstance(b, Binding) and b.show]
+            (b.key_display or b.key, b.tooltip or b.description) for b in self.BINDINGS
+            if isinstance(b, Binding) and b.show]
         keys += [("enter", "Detail of the selected row"), ("tab / shift+tab", "Next / previous pane"),
                  ("↑ ↓ j k", "Move"), ("pgup pgdn home end", "Page, first, last"),
                  ("esc", "Clear the search / close a screen")]
@@ -263,7 +293,7 @@ class Dashboard(Screen[None]):
     async def _pin(self, alert_id: int, title: str) -> None:
         state = await self.app.db.call(Store.toggle_pin, alert_id)
         self.notify(title, title="Pinned" if state == "pinned" else "Unpinned", markup=False, timeout=3)
-        await self.app.check_store()
+        await self._after_action()
 
     def action_dismiss(self) -> None:
         alert_id, title = self._selected_alert()
@@ -276,6 +306,13 @@ class Dashboard(Screen[None]):
         await self.app.db.call(Store.dismiss, alert_id)
         self.fresh.pop(alert_id, None)
         self.notify(title, title="Dismissed (u restores)", markup=False, timeout=3)
+        await self._after_action()
+
+    async def _after_action(self) -> None:
+        """Show the user's own change at once (live reloads may be waiting for typing to pause)."""
+        self._reload_since = None
+        self.alerts.reload()
+        self.headlines.reload()
         await self.app.check_store()
 
     def action_restore(self) -> None:
@@ -288,7 +325,7 @@ class Dashboard(Screen[None]):
             return
         alert = await self.app.db.call(Store.alert, alert_id)
         self.notify((alert or {}).get("title") or "", title="Restored", markup=False, timeout=3)
-        await self.app.check_store()
+        await self._after_action()
 
     def action_search(self) -> None:
         search = self.query_one("#search", Input)

@@ -38,6 +38,9 @@ def feed_status(feed: dict[str, Any]) -> str:
 class FeedHealthScreen(Screen[None]):
     app: CrisiswatchApp  # type: ignore[assignment]
 
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "feed-health--gone", "feed-health--failing", "feed-health--pending", "feed-health--ok", "feed-health--error",
+    }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,f,q", "close", "Back"),
         Binding("e", "reenable", "Re-enable feed"),
@@ -81,7 +84,7 @@ class FeedHealthScreen(Screen[None]):
         table.clear()
         for feed in self.feeds:
             status = feed_status(feed)
-            style = {"GONE": "bold red", "FAILING": "bold yellow", "pending": "dim", "ok": "green"}[status]
+            style = self.get_component_rich_style(f"feed-health--{status.lower()}", partial=True)
             error = feed["last_error"] or ""
             if error and feed["last_error_kind"]:
                 error = f"{feed['last_error_kind']}: {error}"
@@ -92,7 +95,7 @@ class FeedHealthScreen(Screen[None]):
                 Text(str(feed["items_count"]), justify="right"),
                 Text(str(feed["failures"]), justify="right"),
                 Text("not until re-enabled" if feed["gone"] else local_time(feed["next_poll"], self.tz, "%H:%M:%S")),
-                Text(error, style="red" if error else ""),
+                Text(error, style=self.get_component_rich_style("feed-health--error", partial=True) if error else ""),
                 key=feed["name"],
             )
         if self.feeds:

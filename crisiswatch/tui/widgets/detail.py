@@ -27,7 +27,7 @@ def detail_renderable(item: dict[str, Any] | None, highlighter: Highlighter, tz:
     def field(label: str, value: str | Text | None) -> None:
         if value:
             value_text = value if isinstance(value, Text) else Text(value)
-            lines.append(Text.assemble((f"{label:<10}", styles.get("label", "")), value_text))
+            lines.append(Text.assemble((f"{label:<11}", styles.get("label", "")), value_text))
 
     severity = item.get("severity")
     if severity:
@@ -36,7 +36,7 @@ def detail_renderable(item: dict[str, Any] | None, highlighter: Highlighter, tz:
                                      f" ({severity}) · {STATE_LABELS.get(state, state)} ({state})"))
     field("Feed", item.get("feed"))
     if item.get("alert_feeds") and item.get("alert_feeds") != item.get("feed"):
-        field("Carried by", item.get("alert_feeds"))
+        field("Outlets", item.get("alert_feeds"))
     field("Published", local_time(item.get("published"), tz, "%Y-%m-%d %H:%M %Z"))
     field("Fetched", local_time(item.get("fetched"), tz, "%Y-%m-%d %H:%M %Z"))
     if item.get("keywords"):
@@ -45,7 +45,10 @@ def detail_renderable(item: dict[str, Any] | None, highlighter: Highlighter, tz:
         field("Rules", item.get("rules"))
     field("Author", item.get("author"))
     if item.get("link"):
-        field("Link", Text(item["link"], style=styles.get("link", "underline")))
+        # URLs have no spaces: fold them at the pane edge instead of pushing them below the label.
+        link = Text.assemble((f"{'Link':<11}", styles.get("label", "")), (item["link"], styles.get("link", "underline")),
+                             overflow="fold")
+        lines.append(link)
     summary = item.get("summary") or ""
     if summary:
         lines.append(Text(""))

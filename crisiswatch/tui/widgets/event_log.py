@@ -134,6 +134,8 @@ class EventLog(ScrollView, can_focus=True):
         set_virtual_height(self, len(self.events))
         if at_end:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
+            # When the scrollbar just appeared the new range is only known after layout.
+            self.call_after_refresh(self.scroll_end, animate=False, immediate=True, x_axis=False)
         self.refresh()
 
     def on_resize(self) -> None:

@@ -1,0 +1,59 @@
+"""Screens of the dashboard at 80×24 and 120×40: fixed data, fixed clock, no polling → fixed pictures.
+
+Regenerate after an intended change with ``pytest tests/test_tui_snapshots.py --snapshot-update``
+and look at the SVGs in the report before committing them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import tui_data
+from textual.pilot import Pilot
+from tui_data import NOW
+
+from crisiswatch.tui.app import CrisiswatchApp
+
+
+@pytest.fixture
+def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CrisiswatchApp:
+    monkeypatch.setenv("XDG_DATA_HOME", "/nonexistent/xdg")
+    built = tui_data.build(tmp_path / "t.db")
+    return CrisiswatchApp(built.config, built.path, poll=False, clock=lambda: NOW)
+
+
+async def settle(pilot: Pilot) -> None:
+    for _ in range(4):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def keys_then_settle(*keys: str):
+    async def run_before(pilot: Pilot) -> None:
+        await settle(pilot)
+        if keys:
+            await pilot.press(*keys)
+            await settle(pilot)
+
+    return run_before
+
+
+def test_main_screen_80x24(snap_compare, app: CrisiswatchApp) -> None:
+    assert snap_compare(app, terminal_size=(80, 24), run_before=keys_then_settle())
+
+
+def test_main_screen_120x40(snap_compare, app: CrisiswatchApp) -> None:
+    assert snap_compare(app, terminal_size=(120, 40), run_before=keys_then_settle())
+
+
+def test_main_screen_with_dismissed_and_cursor_moved_120x40(snap_compare, app: CrisiswatchApp) -> None:
+    assert snap_compare(app, terminal_size=(120, 40), run_before=keys_then_settle("a", "j", "j"))
+
+
+def test_help_80x24(snap_compare, app: CrisiswatchApp) -> None:
+    assert snap_compare(app, terminal_size=(80, 24), run_before=keys_then_settle("question_mark"))
+
+
+def test_feed_health_120x40(snap_compare, app: CrisiswatchApp) -> None:
+    assert snap_compare(app, terminal_size=(120, 40), run_before=keys_then_settle("f"))
