@@ -23,7 +23,11 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import signal
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -41,6 +45,13 @@ AUTHOR_MAX = 200
 FEED_TITLE_MAX = 300
 MAX_ITEMS = 10_000
 """Real feeds carry tens to hundreds; a hostile 10 MB of tiny items must not flood the store."""
+MAX_MARKUP = 100_000
+"""Tags (``<``) handed to feedparser. A heavy real 5 MB feed has ~25,000; feedparser needs
+20–90 µs per element, so this caps a hostile document at seconds, not minutes, of CPU."""
+MAX_ENTITIES = 1_000_000
+"""``&`` handed to feedparser (~2 µs each in the loose parser); escaped HTML uses plenty."""
+PARSE_TIME_LIMIT = 20.0
+"""Seconds before a parse is abandoned (where :func:`_time_limit` can enforce it)."""
 ID_MAX = 2048
 """Longer guids/links are replaced by a hash: identity must stay bounded too."""
 
@@ -52,7 +63,51 @@ _EPOCH = datetime(1990, 1, 1, tzinfo=UTC)
 _FEED_ROOTS = frozenset({"rss", "feed", "rdf", "channel", "rss:rss", "atom:feed"})
 
 
-def parse_feed(body: bytes, *, content_type: str | None, url: str, fetched_at: datetime) -> ParsedFeed:
+class _ParseTimeout(BaseException):
+    """BaseException so that no ``except Exception`` inside feedparser can swallow it."""
+
+
+@contextmanager
+def _time_limit(seconds: float | None) -> Iterator[None]:
+    """Abort a parse that runs past ``seconds`` (SIGALRM; main thread of a process only).
+
+    feedparser spends 20–90 µs per element, so 10 MB of tiny or broken tags is
+    minutes of CPU. In a process-pool worker (the poller's normal case) this is
+    a hard wall. Elsewhere — a thread, Windows, or a caller that already has an
+    interval timer armed (pytest-timeout) — we do not touch signals and rely on
+    ``MAX_MARKUP`` alone.
+    """
+    if (
+        not seconds
+        or not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+        or signal.getitimer(signal.ITIMER_REAL)[0] > 0
+    ):
+        yield
+        return
+
+    def on_alarm(signum: int, frame: object) -> None:
+        raise _ParseTimeout
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        finally:
+            signal.signal(signal.SIGALRM, previous)
+
+
+def parse_feed(
+    body: bytes,
+    *,
+    content_type: str | None,
+    url: str,
+    fetched_at: datetime,
+    time_limit: float | None = PARSE_TIME_LIMIT,
+) -> ParsedFeed:
     """Parse one fetched document; problems go in ``ParsedFeed.error``, never raised."""
     if fetched_at.tzinfo is None:
         fetched_at = fetched_at.replace(tzinfo=UTC)
@@ -60,7 +115,10 @@ def parse_feed(body: bytes, *, content_type: str | None, url: str, fetched_at: d
     if not body or not body.strip(b" \t\r\n\x00\xef\xbb\xbf\xfe\xff"):
         return ParsedFeed(None, (), error="empty body")
     try:
-        return _parse(body, content_type, url, fetched_at)
+        with _time_limit(time_limit):
+            return _parse(body, content_type, url, fetched_at)
+    except _ParseTimeout:
+        return ParsedFeed(None, (), error=f"parse took longer than {time_limit:g}s (feed too large or pathological)")
     except Exception as exc:  # feedparser on hostile input: report, never crash the pool worker
         reason = plain_text(str(exc), max_len=160)
         return ParsedFeed(None, (), error=f"parser failed: {exc.__class__.__name__}: {reason}")
@@ -91,6 +149,12 @@ def _parse(body: bytes, content_type: str | None, url: str, fetched_at: datetime
 
     # No content-location: feedparser would resolve relative *guids* against it,
     # so every identity would change when a feed moves. We resolve links ourselves.
+    # Bound the work in any thread: keep the first MAX_MARKUP tags and MAX_ENTITIES
+    # entity references. The cut makes the tail malformed; entries before it survive.
+    cut = min(_nth(data, b"<", MAX_MARKUP), _nth(data, b"&", MAX_ENTITIES))
+    if cut < len(data):
+        data = data[:cut]
+
     response_headers: dict[str, str] = {}
     if decoded:
         response_headers["content-type"] = "application/xml; charset=utf-8"
@@ -122,6 +186,18 @@ def _parse(body: bytes, content_type: str | None, url: str, fetched_at: datetime
         if not parsed.get("version") and not feed_title:
             return ParsedFeed(None, (), error=f"not a feed: the document's root element is <{root[:40]}>")
     return ParsedFeed(feed_title, tuple(items.values()))
+
+
+def _nth(data: bytes, needle: bytes, n: int) -> int:
+    """Index of the n-th (1-based) occurrence of ``needle``; len(data) if there are fewer."""
+    if data.count(needle) < n:
+        return len(data)
+    pos = -1
+    for _ in range(n):
+        pos = data.find(needle, pos + 1)
+        if pos < 0:
+            return len(data)
+    return pos
 
 
 def _strip_prolog(data: bytes) -> tuple[bytes, str | None, str | None]:

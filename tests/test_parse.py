@@ -7,6 +7,7 @@ real Fetcher, so charset headers and bytes are exactly what the poller sees.
 from __future__ import annotations
 
 import io
+import multiprocessing
 import pickle
 import time
 import tracemalloc
@@ -14,13 +15,14 @@ import unicodedata
 import uuid
 import xml.sax
 import xml.sax.handler
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from faultserver import SERBIAN_TITLES, FaultServer, big_feed
 
+import crisiswatch.parse as parse_module
 from crisiswatch.config import Settings
 from crisiswatch.fetch import Fetcher
 from crisiswatch.models import ParsedFeed, ParsedItem
@@ -376,6 +378,62 @@ async def test_five_megabyte_feed_parses_in_reasonable_time() -> None:
     took = time.monotonic() - start
     assert feed.error is None and len(feed.items) > 3000
     assert took < 20, took
+
+
+def _many_items(n: int) -> bytes:
+    items = b"".join(b"<item><guid>%d</guid><title>x %d</title></item>" % (i, i) for i in range(n))
+    return b'<rss version="2.0"><channel><title>many</title>' + items + b"</channel></rss>"
+
+
+def test_markup_budget_bounds_the_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past MAX_MARKUP tags the document is cut; the entries before the cut are kept."""
+    monkeypatch.setattr(parse_module, "MAX_MARKUP", 3_000)
+    feed = parse(_many_items(5_000))
+    assert feed.error is None and feed.title == "many"
+    assert 400 < len(feed.items) < 600  # 6 tags per item
+    assert feed.items[0].key == "0" and feed.items[-1].key == str(len(feed.items) - 1)
+
+
+def test_entity_budget_bounds_the_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bare ampersands send feedparser to its slow loose parser; only MAX_ENTITIES of them get that far."""
+    monkeypatch.setattr(parse_module, "MAX_ENTITIES", 1_000)
+    seen: list[int] = []
+    real = parse_module.feedparser.parse
+
+    def spy(stream: io.BytesIO, **kw: object) -> object:
+        seen.append(len(stream.getvalue()))
+        return real(stream, **kw)
+
+    monkeypatch.setattr(parse_module.feedparser, "parse", spy)
+    body = _many_items(10).replace(b"</channel>", b"<item><guid>amp</guid><title>" + b"& " * 50_000
+                                   + b"</title></item></channel>")
+    feed = parse(body)
+    assert seen and seen[0] < 3_000 + len(_many_items(10))
+    assert [i.key for i in feed.items][:10] == [str(i) for i in range(10)]
+
+
+def test_time_limit_stops_a_pathological_parse_in_a_worker() -> None:
+    """In a pool worker (the poller's case) a parse that runs too long is abandoned with a reason."""
+    body = _many_items(100_000)  # seconds of feedparser CPU even within the markup budget
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+        start = time.monotonic()
+        feed = pool.submit(parse_feed, body, content_type=None, url="https://x.example/", fetched_at=NOW,
+                           time_limit=0.3).result(timeout=60)
+        took = time.monotonic() - start
+        # The worker is healthy afterwards and its SIGALRM handler was restored.
+        again = pool.submit(parse_feed, (FIXTURES / "rss20.xml").read_bytes(), content_type=None,
+                            url="https://x.example/", fetched_at=NOW).result(timeout=60)
+    assert feed.error == "parse took longer than 0.3s (feed too large or pathological)"
+    assert took < 5
+    assert again.error is None and len(again.items) == 3
+
+
+def test_parse_in_a_thread_does_not_touch_signals() -> None:
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        feed = pool.submit(parse_feed, (FIXTURES / "rss20.xml").read_bytes(), content_type=None,
+                           url="https://x.example/", fetched_at=NOW, time_limit=0.01).result(timeout=60)
+    assert feed.error is None and len(feed.items) == 3
 
 
 def test_parse_feed_runs_in_a_process_pool_and_results_pickle() -> None:
