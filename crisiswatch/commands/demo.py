@@ -42,10 +42,11 @@ def _port(value: str) -> int:
 def register(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFormatter]) -> None:
     p = sub.add_parser(
         "demo", help="try crisiswatch offline on synthetic feeds", formatter_class=formatter,
-        description="Open the dashboard on six synthetic news feeds (English, Serbian Latin and Cyrillic, "
-        "Albanian) served from 127.0.0.1 inside this process. A first screenful is there at once; new "
-        "stories arrive every 10-20 seconds, so alerts, grouped stories and surges appear live. Needs no "
-        "config file and no network; the database is temporary unless --db is given.",
+        description="Open the dashboard on six synthetic news feeds (English, Serbian Latin and\n"
+        "Cyrillic, Albanian) served from 127.0.0.1 inside this process. A first screenful\n"
+        "is there at once; new stories arrive every 10-20 seconds, so alerts, stories\n"
+        "carried by several outlets and surges appear live. Needs no config file and no\n"
+        "network; the database is temporary unless --db is given.",
         epilog="examples:\n"
         "  crisiswatch demo                        the dashboard on the demo feeds\n"
         "  crisiswatch demo --speed 3              news three times as fast\n"
