@@ -656,8 +656,9 @@ def title_key(title: str | None) -> str:
     """A key equal for near-identical titles of one story from different outlets.
 
     Normalised (so scripts, case and diacritics do not matter), a trailing
-    outlet name after `` - ``/`` | ``/`` — `` dropped when what remains still
-    reads like a headline (four words or more), a leading "BREAKING:" style
+    outlet name (at most five words) after `` - ``/`` | ``/`` — `` dropped when
+    what remains still reads like a headline (four words or more, and longer
+    than the name), twice for "Title | Site | Group"; a leading "BREAKING:" style
     label dropped, then punctuation and quotes removed and whitespace folded.
     """
     if not title:
@@ -670,7 +671,8 @@ def title_key(title: str | None) -> str:
             break
         last = seps[-1]
         head, tail = text[: last.start()], text[last.end() :]
-        if len(_NON_WORD.sub(" ", tail).split()) <= 4 and len(_NON_WORD.sub(" ", head).split()) >= 4:
+        tail_words, head_words = len(_NON_WORD.sub(" ", tail).split()), len(_NON_WORD.sub(" ", head).split())
+        if tail_words <= 5 and head_words >= 4 and head_words > tail_words:
             text = head
         else:
             break

@@ -216,6 +216,8 @@ def test_title_key_ignores_outlet_suffix_quotes_and_case() -> None:
         "KOSOVO SERBS SET UP ROADBLOCKS NEAR ZVEČAN — Balkan Insight",
         "Kosovo Serbs set up “roadblocks” near Zvečan.",
         "Kosovo Serbs set up 'roadblocks' near Zvečan - Radio Free Europe / Radio Liberty",
+        "Kosovo Serbs set up roadblocks near Zvečan - Radio Free Europe/Radio Liberty",
+        "Kosovo Serbs set up roadblocks near Zvečan | Balkan Insight | BIRN",
         "BREAKING: Kosovo Serbs set up roadblocks near Zvečan",
         "Kosovo Serbs set up roadblocks near Zve&#269;an - N1",
     ):
