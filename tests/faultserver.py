@@ -13,8 +13,10 @@ Benchmarks import it with ``sys.path.insert(0, "<repo>/tests")`` then
 ``from faultserver import FaultServer``; ``python tests/faultserver.py``
 serves until interrupted and prints the base URL.
 
-Every request is recorded (``srv.requests``) so tests can prove what a client
-did — or that nothing fetched at all. Stalling handlers wake every 50 ms and
+Every request is recorded (``srv.requests``, newest 10,000) so tests can prove
+what a client did — or that nothing fetched at all; ``srv.max_in_flight``
+counts concurrency; ``srv.errors`` lists endpoint crashes (the fixtures fail
+the test session on any). ``FaultServer(tls=(cert, key))`` serves HTTPS. Stalling handlers wake every 50 ms and
 return as soon as the client disconnects or the server stops, so cut-off
 clients never leave threads behind for long.
 
