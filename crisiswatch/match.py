@@ -189,7 +189,7 @@ class _Leaf:
     literal: str = ""
     """Characters before the first separator; a cheap pre-check for fallbacks."""
     alone: re.Pattern[str] | None = None
-    """This leaf's own pattern, anchored at a word start, for fallbacks."""
+    """This leaf's own pattern, anchored at a word start, for fallbacks (compiled lazily)."""
     shorter: list[int] = field(default_factory=list)
     """Other leaves to try at the same start if none of this leaf's entries accepts."""
     checks: list[tuple[_Entry, frozenset[str] | None]] = field(default_factory=list)
@@ -394,14 +394,15 @@ class Matcher:
                     leaves.append(_Leaf(entry.tokens, literal=_literal(entry.tokens)))
                 leaves[idx].entries.append(entry)
         self._leaves = leaves
+        by_first: dict[Token, list[int]] = {}
         for i, leaf in enumerate(leaves):
             leaf.checks = [(e, e.allowed()) for e in leaf.entries]
             leaf.hyphen = any(e.mode == "word" and e.kind == FULL for e in leaf.entries)
-            leaf.alone = re.compile(f"(?<!\\w)(?:{_tokens_regex(leaf.tokens)})()\\w*")
-            first = leaf.tokens[0] if leaf.tokens else None
-            others = [j for j, other in enumerate(leaves) if j != i and other.tokens[:1] == (first,)]
-            others.sort(key=lambda j: -len(leaves[j].tokens))
-            leaf.shorter = others
+            by_first.setdefault(leaf.tokens[0], []).append(i)
+        for group in by_first.values():
+            group.sort(key=lambda j: -len(leaves[j].tokens))
+            for i in group:
+                leaves[i].shorter = [j for j in group if j != i]
         order: list[int] = []
         if not leaves:
             body = "(?!)"
@@ -487,15 +488,22 @@ class Matcher:
                 return accepted, hm.end(), hm.group(0)
         return accepted, word_end, rest
 
+    @staticmethod
+    def _alone(leaf: _Leaf) -> re.Pattern[str]:
+        """The leaf's own pattern, compiled on first use (fallbacks and explain only)."""
+        if leaf.alone is None:
+            leaf.alone = re.compile(f"(?<!\\w)(?:{_tokens_regex(leaf.tokens)})()\\w*")
+        return leaf.alone
+
     def _fallback(self, folded: str, start: int, leaf_id: int) -> tuple[list[_Entry], int, str] | None:
         """The regex took the longest spelling and its ending was refused; try the others here."""
         if leaf_id < 0:
             return None
         for j in self._leaves[leaf_id].shorter:
             leaf = self._leaves[j]
-            if not folded.startswith(leaf.literal, start) or leaf.alone is None:
+            if not folded.startswith(leaf.literal, start):
                 continue
-            m = leaf.alone.match(folded, start)
+            m = self._alone(leaf).match(folded, start)
             if m is None:
                 continue
             found = self._accept(folded, j, m.end(1), m.end())
@@ -516,9 +524,9 @@ class Matcher:
         entry: _Entry | None = None
         for leaf in self._leaves:
             candidates = [e for e in leaf.entries if e.keyword.term == hit.keyword and e.alias == hit.alias]
-            if not candidates or leaf.alone is None:
+            if not candidates:
                 continue
-            m = leaf.alone.match(padded, 1)
+            m = self._alone(leaf).match(padded, 1)
             if m is None:
                 continue
             found = self._accept(padded, self._leaves.index(leaf), m.end(1), m.end())
