@@ -589,6 +589,51 @@ def _index(demo: DemoServer) -> str:
             f"<h1>crisiswatch demo feeds</h1><p>Synthetic news, seed {demo.seed}.</p><ul>{rows}</ul>\n")
 
 
+# -- the temporary database ---------------------------------------------------------------------
+TEMP_PREFIX = "crisiswatch-demo-"
+_OWNER = "owner.pid"
+
+
+def make_temp_dir(root: Path | None = None) -> Path:
+    """A private directory for the demo database, marked with our pid.
+
+    A demo killed with its terminal (SIGHUP) or ``kill -9`` never reaches its
+    ``finally``; the pid file lets the next demo recognise and remove what it
+    left behind (see :func:`sweep_stale_dirs`).
+    """
+    import os
+    import tempfile
+
+    sweep_stale_dirs(root)
+    path = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=root))
+    (path / _OWNER).write_text(f"{os.getpid()}\n", encoding="ascii")
+    return path
+
+
+def sweep_stale_dirs(root: Path | None = None) -> list[Path]:
+    """Remove demo directories whose owning process is gone; returns what was removed."""
+    import os
+    import shutil
+    import tempfile
+
+    removed = []
+    for path in Path(root or tempfile.gettempdir()).glob(f"{TEMP_PREFIX}*"):
+        try:
+            pid = int((path / _OWNER).read_text(encoding="ascii").strip())
+        except (OSError, ValueError):
+            continue  # not ours to judge (no owner file): leave it alone
+        try:
+            os.kill(pid, 0)
+            continue  # still running
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue  # alive, another user's
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
 # -- headless ---------------------------------------------------------------------------------
 def format_event(event: dict[str, Any]) -> str | None:
     """One line for an interesting event (None for the rest), for ``demo --headless``."""
@@ -670,4 +715,5 @@ def describe(server: DemoServer, db_path: Path, *, temporary: bool) -> str:
 
 
 __all__ = ["FEED_LENGTH", "POLL_INTERVAL", "RELEASE_INTERVAL", "DemoServer", "Entry", "Outlet", "Timeline",
-           "demo_config", "describe", "format_event", "headless", "load_timeline", "parse_timeline"]
+           "demo_config", "describe", "format_event", "headless", "load_timeline", "make_temp_dir",
+           "parse_timeline", "sweep_stale_dirs"]

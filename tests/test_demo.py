@@ -385,6 +385,27 @@ def test_cli_demo_headless_once_needs_no_config_and_cleans_up(tmp_path: Path, mo
         urllib.request.urlopen(url.group(0), timeout=2)
 
 
+def test_a_demo_killed_with_its_terminal_is_swept_by_the_next_one(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from crisiswatch.demo import make_temp_dir, sweep_stale_dirs
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / "crisiswatch-demo-stale"
+    stale.mkdir()
+    (stale / "owner.pid").write_text(f"{dead.pid}\n")
+    (stale / "demo.db").write_bytes(b"x")
+    foreign = tmp_path / "crisiswatch-demo-foreign"  # no owner file: not ours to judge
+    foreign.mkdir()
+    mine = make_temp_dir(tmp_path)
+    assert not stale.exists() and foreign.exists() and mine.exists()
+    assert (mine / "owner.pid").read_text().strip() == str(os.getpid())
+    assert sweep_stale_dirs(tmp_path) == []  # a live owner keeps its directory
+
+
 def test_cli_demo_keeps_the_database_given_with_db(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "kept.db"
     assert cli.main(["demo", "--db", str(db), "--headless", "--once"]) == 0

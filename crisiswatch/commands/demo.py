@@ -72,9 +72,8 @@ def register(sub: argparse._SubParsersAction, formatter: type[argparse.HelpForma
 
 def run(ctx: Context) -> int:
     import shutil
-    import tempfile
 
-    from ..demo import DemoServer
+    from ..demo import DemoServer, make_temp_dir
 
     args = ctx.args
     if (args.once or args.duration is not None) and not args.headless:
@@ -84,7 +83,7 @@ def run(ctx: Context) -> int:
     if chosen:
         db_path = Path(chosen).expanduser()
     else:
-        tmpdir = Path(tempfile.mkdtemp(prefix="crisiswatch-demo-"))
+        tmpdir = make_temp_dir()
         db_path = tmpdir / "demo.db"
     server = DemoServer(seed=args.seed, speed=args.speed, port=args.port)
     try:
@@ -134,7 +133,7 @@ def _headless(server: DemoServer, db_path: Path, *, temporary: bool, once: bool,
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.add_signal_handler(sig, stop.set)
         await headless(server, db_path, stop=stop, duration=duration, once=once, write=write)
 
