@@ -115,6 +115,28 @@ def test_timeline_covers_languages_formats_and_noise() -> None:
                if any(i.noise and i.outlet == o.slug for i in live))
 
 
+def test_every_story_alerts_and_no_ordinary_item_does() -> None:
+    """The labels in timeline.toml hold for the real matcher and the shipped keywords and rules."""
+    import random
+
+    from crisiswatch.match import Matcher
+
+    matcher = Matcher.from_config(demo_config("http://127.0.0.1:9/"))
+    timeline = load_timeline()
+    wrong = []
+    for item in [*timeline.start, *(i for batch in timeline.batches for i in batch)]:
+        alerts_ = matcher.assess(item.title, item.summary).severity is not None
+        if alerts_ == item.noise:
+            wrong.append(f"{'noise' if item.noise else 'story'} {'alerts' if alerts_ else 'is quiet'}: {item.title}")
+    rng = random.Random(0)
+    for filler in timeline.fillers:
+        for _ in range(20):
+            title, summary = filler.render(rng)
+            if matcher.assess(title, summary).severity is not None:
+                wrong.append(f"filler alerts: {title}")
+    assert not wrong, "\n".join(wrong)
+
+
 def test_timeline_errors_are_loud() -> None:
     good = '[[outlet]]\nslug="a"\ntitle="A"\nlang="en"\nformat="rss"\nsite="https://a.example/"\n'
     with pytest.raises(ValueError, match="unknown outlet"):
