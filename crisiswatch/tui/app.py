@@ -15,6 +15,8 @@ Three threads of work, none of them the event loop's:
 from __future__ import annotations
 
 import asyncio
+import os
+import sqlite3
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -92,7 +94,8 @@ class CrisiswatchApp(App[int]):
         self.clock: Callable[[], datetime] = clock or utcnow
         # Times show in local time; under a test clock, in the clock's own zone (deterministic).
         self.tz = self.clock().tzinfo if clock is not None else None
-        self.db = Database(self.db_path)
+        self.db = Database(self.db_path, on_error=self._database_error)
+        self._last_db_error = (0.0, "")
         self.highlighter = Highlighter(config)
         self._marker: tuple[int, int] | None = None
         self._last_event_id = 0
@@ -112,6 +115,9 @@ class CrisiswatchApp(App[int]):
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def on_mount(self) -> None:
+        if os.environ.get("NO_COLOR"):
+            # Textual drops every colour; the stylesheet adds reverse/bold/underline instead.
+            self.add_class("-no-color")
         self.push_screen(Dashboard(self.highlighter, self.tz))
         self.set_interval(WATCH_INTERVAL, self.check_store)
         self.call_after_refresh(self.check_store)
@@ -125,6 +131,15 @@ class CrisiswatchApp(App[int]):
     def on_unmount(self) -> None:
         self.stop_poller()
         self.db.close()
+
+    def _database_error(self, exc: Exception) -> None:
+        """A read or an action failed: say so (once per message per 10 s), the UI keeps going."""
+        message = str(exc)
+        now = time.monotonic()
+        if message == self._last_db_error[1] and now - self._last_db_error[0] < 10:
+            return
+        self._last_db_error = (now, message)
+        self.notify(message, title="Database", severity="error", timeout=10, markup=False)
 
     # -- polling ------------------------------------------------------------------------------------------
     @work(thread=True, group="poller", exit_on_error=False, name="poller")
@@ -196,8 +211,8 @@ class CrisiswatchApp(App[int]):
                 self._last_event_id = max(self._last_event_id, snap.events[-1]["id"])
             for screen in self.screen_stack:
                 screen.post_message(StoreChanged(snap))
-        except StoreError as exc:
-            self.notify(str(exc), title="Database", severity="error", markup=False)
+        except (StoreError, sqlite3.Error):
+            pass  # already reported by Database.on_error; try again next tick
         finally:
             self._checking = False
 

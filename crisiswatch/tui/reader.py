@@ -11,12 +11,13 @@ transactions on that connection. Callers ``await db.call(fn, ...)`` where
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..store import Store
+from ..store import Store, StoreError
 
 T = TypeVar("T")
 
@@ -24,8 +25,10 @@ T = TypeVar("T")
 class Database:
     """A :class:`Store` living on its own thread; one per app."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, on_error: Callable[[Exception], None] | None = None) -> None:
         self.path = path
+        self.on_error = on_error
+        """Told about every failed call (database locked, disk full…) so the user hears of it."""
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crisiswatch-ui-db")
         self._store: Store | None = None
 
@@ -41,7 +44,12 @@ class Database:
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(store, *args, **kwargs)`` on the database thread."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, lambda: fn(self._open(), *args, **kwargs))
+        try:
+            return await loop.run_in_executor(self._executor, lambda: fn(self._open(), *args, **kwargs))
+        except (sqlite3.Error, StoreError) as exc:
+            if self.on_error is not None:
+                self.on_error(exc)
+            raise
 
     def call_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Blocking variant for code that already runs off the event loop."""

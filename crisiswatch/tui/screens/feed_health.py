@@ -15,6 +15,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Static
 
 from ...store import Store
@@ -51,6 +52,7 @@ class FeedHealthScreen(Screen[None]):
         super().__init__()
         self.tz = tz
         self.feeds: list[dict[str, Any]] = []
+        self._reload_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         table: DataTable[Any] = DataTable(id="feed-table", cursor_type="row", zebra_stripes=True)
@@ -123,6 +125,13 @@ class FeedHealthScreen(Screen[None]):
         panel.update(lines)
 
     def on_store_changed(self, message: StoreChanged) -> None:
+        # During a poll the store changes on every tick; rebuilding 200 rows each
+        # time would cost the keys their responsiveness, so at most every 2 s.
+        if self._reload_timer is None:
+            self._reload_timer = self.set_timer(2.0, self._timed_reload)
+
+    def _timed_reload(self) -> None:
+        self._reload_timer = None
         self.reload()
 
     def action_close(self) -> None:
@@ -142,6 +151,7 @@ class FeedHealthScreen(Screen[None]):
         await self.app.db.call(Store.reenable_feed, name)
         self.notify(f"{name} will be polled at the next cycle.", title="Re-enabled", markup=False)
         self.app.request_poll(quiet=True)
+        self.reload()
         await self.app.check_store()
 
     def action_poll_now(self) -> None:
