@@ -303,10 +303,11 @@ class DemoServer:
         self._httpd = _HTTPServer((self.host, self.port), _Handler, self)
         self.port = self._httpd.server_address[1]
         with self._lock:
-            self._t0 = self._clock()
-            self._wall0 = self._now()
-            self._release_start()
-            self._next_offset = self._rng.uniform(*self.interval)
+            if self._serial == 0:  # a restarted server keeps its news and its schedule
+                self._t0 = self._clock()
+                self._wall0 = self._now()
+                self._release_start()
+                self._next_offset = self._rng.uniform(*self.interval)
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
                                         name="crisiswatch-demo-server", daemon=True)
         self._thread.start()
