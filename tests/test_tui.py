@@ -441,3 +441,55 @@ async def test_background_poller_brings_new_alerts_and_r_polls_now(
         await wait_for(pilot, lambda: alerts_of(app).row_count == 1, timeout=15)
         assert alerts_of(app).row_at(0)["title"] == "KFOR closes the Jarinje crossing"
     assert app._poll_task is None  # stopped on quit
+
+
+async def test_q_quits_and_stops_the_poller(tmp_path: Path, feed_server: tuple[str, type[_FeedHandler]]) -> None:
+    url, _ = feed_server
+    cfg = tui_data.config(feeds=(Feed("Wire", url),), poll_interval=3600.0)
+    app = CrisiswatchApp(cfg, tmp_path / "q.db", poll=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app._poller is not None, timeout=10)
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_value == 0
+    assert app._poll_task is None and app._poller is None
+
+
+async def test_open_uses_the_browser_where_one_can_open(data: tui_data.Built,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    opened: list[str] = []
+    monkeypatch.setenv("CRISISWATCH_BROWSER", "1")
+    monkeypatch.setattr("crisiswatch.tui.actions.webbrowser.open", lambda url, new=0: opened.append(url) or True)
+    app = make_app(data)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await cursor_to(pilot, headlines_of(app), "EU envoys meet in Brussels on Kosovo-Serbia normalisation")
+        await pilot.press("o")
+        await settle(pilot)
+        assert opened == ["https://news.example/birn-1"]
+        assert app.clipboard == ""
+
+
+async def test_paging_through_thousands_of_headlines(tmp_path: Path) -> None:
+    """Rows are fetched a page at a time; End, PageDown and Home land on the right rows."""
+    cfg = tui_data.config()
+    stories = [tui_data.Story("RTS", f"bulk-{n}", f"Bulletin number {n}", n) for n in range(1, 2501)]
+    with Store.open(tmp_path / "big.db") as store:
+        ids = store.sync_feeds(cfg.feeds)
+        tui_data.record(store, ids["RTS"], stories, now=NOW, cfg=cfg)
+    app = CrisiswatchApp(cfg, tmp_path / "big.db", poll=False, clock=lambda: NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        heads = headlines_of(app)
+        assert heads.row_count == 2500
+        assert len(heads._pages) <= 2  # only what is on screen was read
+        heads.focus()
+        await pilot.press("end")
+        await settle(pilot)
+        assert heads.cursor_row == 2499 and heads.cursor["title"] == "Bulletin number 2500"
+        await pilot.press("home", "pagedown", "pagedown")
+        await settle(pilot)
+        step = heads.scrollable_content_region.height - 1
+        assert heads.cursor["title"] == f"Bulletin number {2 * step + 1}"
+        await pilot.press("g")
+        assert heads.cursor_row == 0

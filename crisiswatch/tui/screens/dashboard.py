@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import tzinfo
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -230,7 +231,7 @@ class Dashboard(Screen[None]):
 
     def _load_detail(self, row: dict[str, Any] | None) -> None:
         item_id = None if row is None else (row.get("item_id") if "item_id" in row else row.get("id"))
-        self.run_worker(self._show_detail(item_id), group="detail", exclusive=True, exit_on_error=False)
+        self.run_worker(partial(self._show_detail, item_id), group="detail", exclusive=True, exit_on_error=False)
 
     async def _show_detail(self, item_id: int | None) -> None:
         item = await self.app.db.call(Store.item, item_id) if item_id is not None else None
@@ -238,7 +239,7 @@ class Dashboard(Screen[None]):
 
     @on(PagedTable.Selected)
     def _selected(self, event: PagedTable.Selected) -> None:
-        self.run_worker(self._open_detail(event.row), group="detail-screen", exclusive=True, exit_on_error=False)
+        self.run_worker(partial(self._open_detail, event.row), group="detail-screen", exclusive=True, exit_on_error=False)
 
     async def _open_detail(self, row: dict[str, Any] | None) -> None:
         item_id = self._item_id(row)
@@ -288,7 +289,7 @@ class Dashboard(Screen[None]):
         if alert_id is None:
             self.notify("Select an alert first (this headline raised none).", severity="warning")
             return
-        self.run_worker(self._pin(alert_id, title), group="actions", exit_on_error=False)
+        self.run_worker(partial(self._pin, alert_id, title), group="actions", exit_on_error=False)
 
     async def _pin(self, alert_id: int, title: str) -> None:
         state = await self.app.db.call(Store.toggle_pin, alert_id)
@@ -300,7 +301,7 @@ class Dashboard(Screen[None]):
         if alert_id is None:
             self.notify("Select an alert first (this headline raised none).", severity="warning")
             return
-        self.run_worker(self._dismiss(alert_id, title), group="actions", exit_on_error=False)
+        self.run_worker(partial(self._dismiss, alert_id, title), group="actions", exit_on_error=False)
 
     async def _dismiss(self, alert_id: int, title: str) -> None:
         await self.app.db.call(Store.dismiss, alert_id)
@@ -316,7 +317,7 @@ class Dashboard(Screen[None]):
         await self.app.check_store()
 
     def action_restore(self) -> None:
-        self.run_worker(self._restore(), group="actions", exit_on_error=False)
+        self.run_worker(self._restore, group="actions", exit_on_error=False)
 
     async def _restore(self) -> None:
         alert_id = await self.app.db.call(Store.restore_last_dismissed)

@@ -8,6 +8,7 @@ the server declared gone (410), which the poller otherwise never retries.
 from __future__ import annotations
 
 from datetime import tzinfo
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -73,7 +74,7 @@ class FeedHealthScreen(Screen[None]):
         self.query_one(DataTable).focus()
 
     def reload(self) -> None:
-        self.run_worker(self._reload(), group="feeds", exclusive=True, exit_on_error=False)
+        self.run_worker(self._reload, group="feeds", exclusive=True, exit_on_error=False)
 
     async def _reload(self) -> None:
         self.feeds = await self.app.db.call(Store.feeds)
@@ -142,7 +143,7 @@ class FeedHealthScreen(Screen[None]):
         if not self.feeds:
             return
         feed = self.feeds[table.cursor_row]
-        self.run_worker(self._reenable(feed["name"], bool(feed["gone"] or feed["failures"])), exit_on_error=False)
+        self.run_worker(partial(self._reenable, feed["name"], bool(feed["gone"] or feed["failures"])), exit_on_error=False)
 
     async def _reenable(self, name: str, was_down: bool) -> None:
         if not was_down:

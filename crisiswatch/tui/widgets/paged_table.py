@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, ClassVar
 
 from rich.style import Style
@@ -176,7 +177,7 @@ class PagedTable(ScrollView, can_focus=True):
     def reload(self) -> None:
         """Re-read the count and the visible pages; keep drawing the old ones meanwhile."""
         self._generation += 1
-        self.run_worker(self._reload(self._generation), group=f"reload-{id(self)}", exclusive=True,
+        self.run_worker(partial(self._reload, self._generation), group=f"reload-{id(self)}", exclusive=True,
                         exit_on_error=False)
 
     def _visible_pages(self) -> range:
@@ -237,7 +238,7 @@ class PagedTable(ScrollView, can_focus=True):
         if page in self._pages or page in self._loading or page * PAGE >= self.row_count:
             return
         self._loading.add(page)
-        self.run_worker(self._load(page, self._generation), group=f"page-{id(self)}", exit_on_error=False)
+        self.run_worker(partial(self._load, page, self._generation), group=f"page-{id(self)}", exit_on_error=False)
 
     async def _load(self, page: int, generation: int) -> None:
         rows = await self.db.call(self.fetch, page * PAGE, PAGE)
