@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import multiprocessing
 import pickle
+import signal
 import time
 import tracemalloc
 import unicodedata
@@ -373,11 +374,11 @@ def test_guid_is_not_rewritten_against_the_feed_url() -> None:
 
 async def test_five_megabyte_feed_parses_in_reasonable_time() -> None:
     body = big_feed(5)
-    start = time.monotonic()
+    start = time.process_time()  # CPU, so a loaded CI machine does not fail it
     feed = parse(body, "application/rss+xml")
-    took = time.monotonic() - start
+    took = time.process_time() - start
     assert feed.error is None and len(feed.items) > 3000
-    assert took < 20, took
+    assert took < parse_module.PARSE_TIME_LIMIT / 2, took
 
 
 def _many_items(n: int) -> bytes:
@@ -424,9 +425,18 @@ def test_time_limit_stops_a_pathological_parse_in_a_worker() -> None:
         # The worker is healthy afterwards and its SIGALRM handler was restored.
         again = pool.submit(parse_feed, (FIXTURES / "rss20.xml").read_bytes(), content_type=None,
                             url="https://x.example/", fetched_at=NOW).result(timeout=60)
-    assert feed.error == "parse took longer than 0.3s (feed too large or pathological)"
-    assert took < 5
+    assert feed.error == "parse needed more than 0.3s of CPU (feed too large or pathological)"
+    assert took < 30  # wall time includes spawning the worker on a possibly loaded CI machine
     assert again.error is None and len(again.items) == 3
+
+
+def test_time_limit_in_the_main_thread_restores_signal_state() -> None:
+    before = signal.getsignal(signal.SIGVTALRM)
+    feed = parse_feed(_many_items(100_000), content_type=None, url="https://x.example/", fetched_at=NOW,
+                      time_limit=0.2)
+    assert feed.error and "CPU" in feed.error
+    assert signal.getsignal(signal.SIGVTALRM) is before
+    assert signal.getitimer(signal.ITIMER_VIRTUAL) == (0.0, 0.0)
 
 
 def test_parse_in_a_thread_does_not_touch_signals() -> None:
