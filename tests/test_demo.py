@@ -205,7 +205,7 @@ def test_gzip_head_index_and_404(server: DemoServer) -> None:
     status, headers, body = get(url, **{"Accept-Encoding": "gzip"})
     assert status == 200 and headers["Content-Encoding"] == "gzip"
     assert gzip.decompress(body) == plain
-    assert "Ибарске новости" in plain.decode()
+    assert "Ибарске вести" in plain.decode()
     req = urllib.request.Request(url, method="HEAD")
     with urllib.request.urlopen(req, timeout=5) as r:
         assert r.status == 200 and r.read() == b"" and int(r.headers["Content-Length"]) == len(plain)
@@ -300,7 +300,7 @@ async def test_first_poll_alerts_in_every_script_and_skips_ordinary_news(server:
     # Serbian Cyrillic, declined (Јариња) and in the title's own script.
     kfor = alert_titled(db, "КФОР појачао патроле код Јариња")
     assert {"KFOR", "Jarinje"} <= set(kfor["keywords"].split("; "))
-    assert kfor["feed"] == "Ибарске новости"
+    assert kfor["feed"] == "Ибарске вести"
     # Albanian, definite form (Mitrovicë), and Serbian Latin with a case ending (KFOR-a).
     assert "Mitrovica" in alert_titled(db, "EULEX monitoron situatën në Mitrovicë")["keywords"]
     assert "Kurti" in alert_titled(db, "Kurti: Policia e Kosovës mbetet në veri")["keywords"]
@@ -367,7 +367,7 @@ async def test_same_story_in_cyrillic_and_latin_is_one_alert(server: DemoServer,
     stories = [a for a in alerts(db) if a["title"] in titles]
     assert len(stories) == 1, stories
     assert stories[0]["feed_count"] == 2
-    assert set(stories[0]["feeds"].split("; ")) == {"Sever Danas", "Ибарске новости"}
+    assert set(stories[0]["feeds"].split("; ")) == {"Sever Danas", "Ибарске вести"}
 
 
 # -- headless, and the command ---------------------------------------------------------------------
@@ -382,7 +382,7 @@ async def test_headless_prints_alerts_as_they_arrive_live(tmp_path: Path) -> Non
     first_alerts = [line for line in lines[: summaries[0]] if " ALERT " in line]
     assert first_alerts, lines
     assert any(" ALERT " in line for line in lines[summaries[0] + 1:]), "no alert arrived after the first poll"
-    assert any("Ибарске новости" in line for line in first_alerts)
+    assert any("Ибарске вести" in line for line in first_alerts)
 
 
 def test_format_event_ignores_bookkeeping() -> None:
