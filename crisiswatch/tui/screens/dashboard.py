@@ -14,7 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 
 from ...store import Store
 from ..actions import browser_available, default_export_path, open_in_browser
@@ -23,6 +23,7 @@ from ..messages import StoreChanged
 from ..widgets.alerts_table import AlertsTable
 from ..widgets.detail import DetailPane
 from ..widgets.event_log import EventLog
+from ..widgets.footer import KeysFooter
 from ..widgets.header import StatusHeader
 from ..widgets.headlines import Headlines
 from ..widgets.paged_table import PagedTable
@@ -38,8 +39,10 @@ FRESH_SECONDS = 120.0
 """How long a newly arrived alert stays highlighted."""
 KEY_QUIET = 0.3
 """Seconds without a key press before a live reload repaints the tables."""
+MIN_RELOAD_GAP = 0.6
+"""During a poll the store changes on every check; the panes repaint at most this often."""
 MAX_RELOAD_DELAY = 0.6
-"""…but a pending reload never waits longer than this."""
+"""…and a pending reload never waits longer than this (new alerts show within about a second)."""
 TOAST_GAP = 5.0
 """At most one batch of new-alert toasts this often."""
 
@@ -78,6 +81,7 @@ class Dashboard(Screen[None]):
         self._toast_timer: Timer | None = None
         self._reload_since: float | None = None
         self._reload_timer: Timer | None = None
+        self._last_reload = 0.0
 
     # -- layout ----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -91,7 +95,7 @@ class Dashboard(Screen[None]):
                     yield Headlines(app.db, self.highlighter, app.clock, self.fresh, id="headlines")
             yield DetailPane(self.highlighter, self.tz, id="detail")
         yield EventLog(self.tz, id="events")
-        yield Footer()
+        yield KeysFooter()
 
     @property
     def alerts(self) -> AlertsTable:
@@ -169,11 +173,13 @@ class Dashboard(Screen[None]):
         if self._reload_since is None:
             self._reload_since = now
         typing = now - self.app.last_key < KEY_QUIET
-        if typing and now - self._reload_since < MAX_RELOAD_DELAY:
+        too_soon = now - self._last_reload < MIN_RELOAD_GAP
+        if (typing or too_soon) and now - self._reload_since < MAX_RELOAD_DELAY:
             if self._reload_timer is None:
-                self._reload_timer = self.set_timer(KEY_QUIET / 2, self._retry_reload)
+                self._reload_timer = self.set_timer(0.15, self._retry_reload)
             return
         self._reload_since = None
+        self._last_reload = now
         self.alerts.reload()
         self.headlines.reload()
 
