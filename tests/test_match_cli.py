@@ -121,6 +121,30 @@ def test_streams_line_by_line_in_a_pipe(config: Path, tmp_path: Path) -> None:
     assert proc.returncode == 0
 
 
+def test_closed_downstream_is_not_an_error(config: Path, tmp_path: Path) -> None:
+    """``crisiswatch match < big | head -1``: exit 0, no traceback."""
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    source = tmp_path / "big.txt"
+    source.write_text("Patrola KFOR-a kod Vučića\n" * 200_000, encoding="utf-8")
+    with source.open("rb") as stdin:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "crisiswatch.cli", "--config", str(config), "match"],
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        assert proc.stdout is not None and proc.stderr is not None
+        first = proc.stdout.readline()
+        proc.stdout.close()
+        err = proc.stderr.read().decode("utf-8", "replace")
+        proc.wait(timeout=60)
+        proc.stderr.close()
+    assert json.loads(first)["hits"]
+    assert "Traceback" not in err, err
+    assert proc.returncode == 0
+
+
 def test_last_line_without_newline_and_crlf(config: Path, tmp_path: Path) -> None:
     proc = _run(["--config", str(config), "match"], "KFOR\r\nVučić", tmp_path)
     rows = [json.loads(line) for line in proc.stdout.splitlines()]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -56,15 +57,21 @@ def run(ctx: Context) -> int:
     out = sys.stdout
     if hasattr(out, "reconfigure"):
         out.reconfigure(encoding="utf-8")
-    for raw in stdin:
-        line = raw.rstrip("\r\n")
-        hits = matcher.find(line)
-        rows: list[dict[str, object]] = []
-        for hit in hits:
-            row = hit.as_json()
-            if explain:
-                row["explain"] = matcher.explain(hit)
-            rows.append(row)
-        out.write(json.dumps({"text": line, "hits": rows}, ensure_ascii=False) + "\n")
-        out.flush()
+    try:
+        for raw in stdin:
+            line = raw.rstrip("\r\n")
+            rows: list[dict[str, object]] = []
+            for hit in matcher.find(line):
+                row = hit.as_json()
+                if explain:
+                    row["explain"] = matcher.explain(hit)
+                rows.append(row)
+            out.write(json.dumps({"text": line, "hits": rows}, ensure_ascii=False) + "\n")
+            out.flush()
+    except BrokenPipeError:
+        # Downstream closed (``| head``): done, not an error. Point stdout at devnull
+        # so the interpreter's final flush does not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, out.fileno())
+        os.close(devnull)
     return 0
