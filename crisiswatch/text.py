@@ -21,7 +21,7 @@ import importlib
 import re
 import unicodedata
 from collections.abc import Sequence
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 _TAG = re.compile(r"<[^>]*>?", re.S)
 _BLOCK = re.compile(r"<\s*(br|/p|/div|/li|/h\d|p|div|li|tr)\b[^>]*>", re.I)
@@ -605,8 +605,9 @@ def canonical_link(url: str | None) -> str:
     Two outlets (or two polls of one outlet) linking the same story with
     different ``utm_*``/``fbclid`` tails, ``#comments`` anchors, an upper-case
     host or a trailing slash must produce the same key, so the store groups
-    them into one alert. Remaining query parameters are sorted (their order
-    never changes which page is served). Non-http(s) identifiers are returned
+    them into one alert. Remaining query parameters are kept verbatim and
+    sorted (their order never changes which page is served); credentials and a
+    default port are dropped. Non-http(s) identifiers are returned
     stripped but otherwise untouched.
     """
     if not url:
@@ -629,19 +630,20 @@ def canonical_link(url: str | None) -> str:
         netloc = f"[{host}]"
     if port is not None and not (scheme == "http" and port == 80) and not (scheme == "https" and port == 443):
         netloc = f"{netloc}:{port}"
-    if parts.username:
-        # Credentials in a feed link are a mistake; never keep them in a key.
-        pass
-    query = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not k.lower().startswith(("utm_", "utm-")) and k.lower() not in _TRACKING_PARAMS
-    ]
+    # Pieces kept verbatim (no decode/re-encode round trip that could change them).
+    query = []
+    for piece in parts.query.split("&"):
+        if not piece:
+            continue
+        key = unquote_plus(piece.split("=", 1)[0]).lower()
+        if key.startswith(("utm_", "utm-")) or key in _TRACKING_PARAMS:
+            continue
+        query.append(piece)
     query.sort()
     path = parts.path or ""
     while path.endswith("/"):
         path = path[:-1]
-    return urlunsplit((scheme, netloc, path, urlencode(query, doseq=True), ""))
+    return urlunsplit((scheme, netloc, path, "&".join(query), ""))
 
 
 _TITLE_SEPARATORS = re.compile(r"\s+(?:[-|:•·»/]|--)\s+")
