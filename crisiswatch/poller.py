@@ -86,19 +86,24 @@ def _init_worker(keywords: Sequence[Keyword], rules: Sequence[Rule]) -> None:
     _MATCHER = Matcher(keywords, rules)
 
 
-def parse_and_match(body: bytes, content_type: str | None, url: str,
-                    fetched_at: datetime) -> tuple[ParsedFeed, list[Assessment | None]]:
-    """Parse a fetched body and assess each item; runs in a worker process."""
+def parse_and_match(body: bytes, content_type: str | None, url: str, fetched_at: datetime,
+                    ) -> tuple[ParsedFeed, list[Assessment | None], list[tuple[str, str]]]:
+    """Parse a fetched body, assess each item and fold its text for search; runs in a worker process.
+
+    Folding here rather than in the store keeps that CPU work off the single
+    writer thread and spreads it across cores.
+    """
     from .parse import parse_feed
+    from .text import fold
 
     parsed = parse_feed(body, content_type=content_type, url=url, fetched_at=fetched_at)
     if parsed.error:
-        return parsed, []
+        return parsed, [], []
     assessments: list[Assessment | None] = []
     for item in parsed.items:
         verdict = _MATCHER.assess(item.title, item.summary)
         assessments.append(verdict if verdict.severity is not None else None)
-    return parsed, assessments
+    return parsed, assessments, [(fold(item.title), fold(item.summary)) for item in parsed.items]
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:
@@ -220,13 +225,15 @@ class Poller:
         result = await fetcher.fetch(url, etag=row.get("etag"), last_modified=row.get("last_modified"))
         parsed: ParsedFeed | None = None
         assessments: list[Assessment | None] = []
+        search_texts: list[tuple[str, str]] = []
         fetched_at = self.clock()
         if result.ok and result.body is not None and not result.not_modified:
-            parsed, assessments = await self._parse(result, fetched_at)
+            parsed, assessments, search_texts = await self._parse(result, fetched_at)
         failures = row.get("failures", 0) + (0 if result.ok and (parsed is None or not parsed.error) else 1)
         next_poll = self._next_poll(feed, result, failures, fetched_at)
         outcome = await self._write(self.store.record_result, feed_id, result, parsed, assessments,
-                                    settings=self.config.settings, next_poll=next_poll, now=fetched_at)
+                                    settings=self.config.settings, next_poll=next_poll, now=fetched_at,
+                                    search_texts=search_texts)
         if self.notifier is not None:
             for alert in outcome.new_alerts:
                 self.notifier.submit(alert)
@@ -236,7 +243,8 @@ class Poller:
             self.on_report(report)
         return report, outcome
 
-    async def _parse(self, result: FetchResult, fetched_at: datetime) -> tuple[ParsedFeed, list[Assessment | None]]:
+    async def _parse(self, result: FetchResult, fetched_at: datetime,
+                     ) -> tuple[ParsedFeed, list[Assessment | None], list[tuple[str, str]]]:
         loop = asyncio.get_running_loop()
         assert result.body is not None
         for attempt in range(2):
@@ -247,9 +255,9 @@ class Poller:
                 # A worker died (out of memory on a hostile feed?): start a fresh pool once.
                 self._pool = None
                 if attempt:
-                    return ParsedFeed(None, (), error="parser process crashed on this feed"), []
+                    return ParsedFeed(None, (), error="parser process crashed on this feed"), [], []
             except Exception as exc:  # a parser bug must cost one feed, never the poll
-                return ParsedFeed(None, (), error=f"parse failed: {type(exc).__name__}: {exc}"), []
+                return ParsedFeed(None, (), error=f"parse failed: {type(exc).__name__}: {exc}"), [], []
         raise AssertionError("unreachable")
 
     def _next_poll(self, feed: Feed, result: FetchResult, failures: int, now: datetime) -> datetime:

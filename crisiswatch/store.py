@@ -29,7 +29,7 @@ from .models import (
     severity_rank,
     utcnow,
 )
-from .text import canonical_link, title_key
+from .text import canonical_link, fold, title_key
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -154,18 +154,8 @@ CREATE TABLE events (
 );
 CREATE INDEX events_time ON events (time);
 CREATE INDEX events_kind ON events (kind, id);
-CREATE VIRTUAL TABLE items_fts USING fts5 (title, summary, content='items', content_rowid='id',
+CREATE VIRTUAL TABLE items_fts USING fts5 (title, summary, content='',
     tokenize='unicode61 remove_diacritics 2');
-CREATE TRIGGER items_ai AFTER INSERT ON items BEGIN
-    INSERT INTO items_fts (rowid, title, summary) VALUES (new.id, new.title, new.summary);
-END;
-CREATE TRIGGER items_ad AFTER DELETE ON items BEGIN
-    INSERT INTO items_fts (items_fts, rowid, title, summary) VALUES ('delete', old.id, old.title, old.summary);
-END;
-CREATE TRIGGER items_au AFTER UPDATE OF title, summary ON items BEGIN
-    INSERT INTO items_fts (items_fts, rowid, title, summary) VALUES ('delete', old.id, old.title, old.summary);
-    INSERT INTO items_fts (rowid, title, summary) VALUES (new.id, new.title, new.summary);
-END;
 CREATE VIEW alerts_view AS
     SELECT a.id, a.created AS time, a.published, a.severity, a.keywords, a.rules, a.feeds, a.feed_count,
            a.title, a.link, a.state, a.state_changed, a.surge, f.name AS first_feed, i.summary
@@ -418,8 +408,15 @@ class Store:
         settings: Settings,
         next_poll: datetime,
         now: datetime | None = None,
+        search_texts: Sequence[tuple[str, str]] | None = None,
     ) -> FeedOutcome:
-        """Store one feed's fetch outcome, its new items and alerts, atomically."""
+        """Store one feed's fetch outcome, its new items and alerts, atomically.
+
+        ``search_texts`` are the items' (title, summary) already folded by
+        :func:`text.fold` (the poller does it in its worker processes); without
+        them the store folds here. Search runs over folded text so "Jarinje"
+        finds "Јариње".
+        """
         now = now or utcnow()
         stamp = iso(now)
         with self.write() as conn:
@@ -460,8 +457,9 @@ class Store:
             if parsed is not None and not result.not_modified:
                 if parsed.title:
                     updates["title"] = parsed.title
-                for item, assessment in zip(parsed.items, assessments, strict=True):
-                    self._store_item(feed_id, feed["name"], item, assessment, stamp, now, settings, outcome)
+                texts: Sequence[tuple[str, str] | None] = search_texts or [None] * len(parsed.items)
+                for item, assessment, text in zip(parsed.items, assessments, texts, strict=True):
+                    self._store_item(feed_id, feed["name"], item, assessment, text, stamp, now, settings, outcome)
                 updates["items_count"] = feed["items_count"] + outcome.new_items
             self._update_feed(feed_id, updates)
             return outcome
@@ -471,7 +469,8 @@ class Store:
         self.conn.execute(f"UPDATE feeds SET {cols} WHERE id = :_id", {**updates, "_id": feed_id})  # noqa: S608
 
     def _store_item(self, feed_id: int, feed_name: str, item: ParsedItem, assessment: Assessment | None,
-                    stamp: str, now: datetime, settings: Settings, outcome: FeedOutcome) -> None:
+                    search_text: tuple[str, str] | None, stamp: str, now: datetime, settings: Settings,
+                    outcome: FeedOutcome) -> None:
         cur = self.conn.execute(
             "INSERT OR IGNORE INTO items (feed_id, key, guid, link, title, summary, author, published, fetched) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -482,6 +481,8 @@ class Store:
             return  # seen before: never alert twice
         item_id = int(cur.lastrowid or 0)
         outcome.new_items += 1
+        folded = search_text if search_text is not None else (fold(item.title), fold(item.summary))
+        self.conn.execute("INSERT INTO items_fts (rowid, title, summary) VALUES (?, ?, ?)", (item_id, *folded))
         if assessment is None or assessment.severity is None:
             return
         keys = _story_keys(item)
@@ -680,14 +681,14 @@ class Store:
                 f"SELECT {cols} FROM items_fts JOIN items i ON i.id = items_fts.rowid "  # noqa: S608 - constant
                 "JOIN feeds f ON f.id = i.feed_id LEFT JOIN alerts a ON a.id = i.alert_id "
                 "WHERE items_fts MATCH ? ORDER BY i.published DESC LIMIT ? OFFSET ?",
-                (fts_query(query), limit, offset))
+                (fts_query(fold(query)), limit, offset))
         return self._all(
             f"SELECT {cols} FROM items i JOIN feeds f ON f.id = i.feed_id LEFT JOIN alerts a ON a.id = i.alert_id "  # noqa: S608
             "ORDER BY i.published DESC, i.id DESC LIMIT ? OFFSET ?", (limit, offset))
 
     def count_search(self, query: str) -> int:
         return int(self.conn.execute("SELECT count(*) FROM items_fts WHERE items_fts MATCH ?",
-                                     (fts_query(query),)).fetchone()[0])
+                                     (fts_query(fold(query)),)).fetchone()[0])
 
     def item(self, item_id: int) -> dict[str, Any] | None:
         return self._one(

@@ -227,3 +227,10 @@ def test_export_reads_one_consistent_snapshot_while_another_process_writes(tmp_p
     assert len(rest) + 1 == 2500
     assert all(r["kind"] == "fetch_error" for r in rest)
     assert sum(1 for _ in reader.iter_rows("events")) == 2600
+
+
+def test_search_crosses_scripts(store: Store) -> None:
+    record(store, "Feed A", [item("1", "Прелаз Јариње затворен"), item("2", "Mitrovicës së Veriut")], [None, None])
+    assert [r["title"] for r in store.items_page(query="Jarinje")] == ["Прелаз Јариње затворен"]
+    assert [r["title"] for r in store.items_page(query="јариње")] == ["Прелаз Јариње затворен"]
+    assert store.count_search("mitrovices") == 1
