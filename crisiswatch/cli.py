@@ -66,6 +66,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CrisiswatchError as exc:
         print(f"crisiswatch: {exc}", file=sys.stderr)
         return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # Downstream closed (``| head``): not an error. Point stdout at devnull so the
+        # interpreter's final flush does not complain either.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:
         from .store import StoreError
 
@@ -73,12 +82,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"crisiswatch: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        # Downstream closed (``| head``); not an error for the user.
-        sys.stderr.close()
-        return 0
 
 
 if __name__ == "__main__":

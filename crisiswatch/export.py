@@ -7,10 +7,11 @@ made inert for spreadsheets (no formulas) and terminals (no control chars).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
@@ -83,7 +84,7 @@ def _json_row(table: str, row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def rows(store: Store, table: str, since: str | None = None) -> Iterator[dict[str, Any]]:
+def rows(store: Store, table: str, since: str | None = None) -> Generator[dict[str, Any], None, None]:
     if table not in TABLES:
         raise ValueError(f"unknown table {table!r}; choose one of {', '.join(TABLES)}")
     return store.iter_rows(table, since=since)
@@ -116,4 +117,6 @@ def write(table: str, fmt: str, source: Iterable[dict[str, Any]], out: TextIO) -
 
 
 def export(store: Store, table: str, fmt: str, out: TextIO, since: str | None = None) -> int:
-    return write(table, fmt, rows(store, table, since), out)
+    # closing(): end the read snapshot even when the writer fails mid-stream (a closed pipe).
+    with contextlib.closing(rows(store, table, since)) as source:
+        return write(table, fmt, source, out)

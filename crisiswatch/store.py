@@ -9,8 +9,9 @@ raises the alert. Readers (TUI, export) see WAL snapshots and never block writer
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -311,7 +312,8 @@ class Store:
         try:
             yield self.conn
         finally:
-            self.conn.execute("COMMIT")
+            with contextlib.suppress(sqlite3.ProgrammingError):  # closed under a suspended generator
+                self.conn.execute("COMMIT")
 
     def _one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> dict[str, Any] | None:
         row = self.conn.execute(sql, params).fetchone()
@@ -740,7 +742,7 @@ class Store:
         return int(version), int(newest)
 
     # -- streaming reads for export -------------------------------------------
-    def iter_rows(self, table: str, *, since: str | None = None) -> Iterator[dict[str, Any]]:
+    def iter_rows(self, table: str, *, since: str | None = None) -> Generator[dict[str, Any], None, None]:
         """Rows for export in time order, streamed from one read snapshot (constant memory)."""
         queries = {
             "events": ("SELECT time, kind, feed, title, link, keywords, detail FROM events", "time", "id"),

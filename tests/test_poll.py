@@ -164,3 +164,22 @@ def test_match_command(tmp_path: Path, capsys: pytest.CaptureFixture[str], monke
     assert lines[0]["text"][first["start"]:first["end"]] == first["matched"] and first["severity"] == "high"
     assert lines[1]["hits"] == []
     assert lines[2]["hits"][0]["keyword"] == "Vučić"
+
+
+def test_export_into_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from crisiswatch.store import Store
+
+    db = tmp_path / "cw.db"
+    with Store.open(db) as store:
+        with store.write():
+            for n in range(20_000):
+                store._event("fetch_error", detail=f"error number {n} " * 4)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.run(f'"{sys.executable}" -m crisiswatch.cli --db "{db}" export events | head -n 1',
+                          shell=True, capture_output=True, text=True, env=env, timeout=60)
+    assert proc.stdout.startswith("time,kind,feed")
+    assert proc.stderr == ""

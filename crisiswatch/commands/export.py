@@ -55,6 +55,8 @@ def run(ctx: Context) -> int:
             sys.stdout.reconfigure(encoding="utf-8", newline="")  # type: ignore[union-attr]
             export(store, ctx.args.table, ctx.args.format, sys.stdout, since)
             sys.stdout.flush()
+    except BrokenPipeError:
+        raise
     except OSError as exc:
         raise CrisiswatchError(f"cannot write {ctx.args.output}: {exc.strerror}") from None
     finally:
