@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import tzinfo
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.console import Group
 from rich.text import Text
-from textual.containers import VerticalScroll
-from textual.widgets import Static
+from textual.binding import Binding, BindingType
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from ..format import SEVERITY_LABELS, STATE_LABELS, Highlighter, local_time
+from .paged_table import set_virtual_height
 
 
 def detail_renderable(item: dict[str, Any] | None, highlighter: Highlighter, tz: tzinfo | None,
@@ -58,22 +60,35 @@ def detail_renderable(item: dict[str, Any] | None, highlighter: Highlighter, tz:
     return Group(*lines)
 
 
-class DetailPane(VerticalScroll):
-    """A scrollable view of one item; the dashboard feeds it the selected row."""
+class DetailPane(ScrollView, can_focus=True):
+    """A scrollable view of one item, drawn with the Line API.
 
-    COMPONENT_CLASSES = {"detail--hit", "detail--muted", "detail--label", "detail--link", "detail--critical",
-                         "detail--high", "detail--medium", "detail--low"}
+    A Static in a scrolling container would need a screen layout on every
+    update (its height changes), and the detail follows the cursor; here the
+    text is wrapped once per update into strips and only this pane repaints.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "scroll_up", "Up", show=False),
+        Binding("down,j", "scroll_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home,g", "scroll_home", "Top", show=False),
+        Binding("end,G", "scroll_end", "Bottom", show=False),
+    ]
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "detail--hit", "detail--muted", "detail--label", "detail--link", "detail--critical", "detail--high",
+        "detail--medium", "detail--low",
+    }
 
     def __init__(self, highlighter: Highlighter, tz: tzinfo | None, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.highlighter = highlighter
         self.tz = tz
         self.item: dict[str, Any] | None = None
-        self._body = Static(id="detail-body")
         self._shown = False
-
-    def compose(self):  # type: ignore[override]
-        yield self._body
+        self._strips: list[Strip] = []
+        self._width = 0
 
     def styles_map(self) -> dict[str, Any]:
         names = ("hit", "muted", "label", "link", "critical", "high", "medium", "low")
@@ -82,11 +97,43 @@ class DetailPane(VerticalScroll):
     def show(self, item: dict[str, Any] | None) -> None:
         if item == self.item and self._shown:
             return  # the same row highlighted again after a live update: nothing to redo
-        self._shown = True
         self.item = item
-        self._body.update(detail_renderable(item, self.highlighter, self.tz, self.styles_map()))
-        self.scroll_home(animate=False)
+        self._shown = True
+        self._wrap()
+        self.scroll_to(y=0, animate=False, immediate=True)
+
+    @property
+    def text(self) -> str:
+        """The pane's content as plain text (for tests)."""
+        return "\n".join(strip.text.rstrip() for strip in self._strips)
+
+    def _wrap(self) -> None:
+        width = self.scrollable_content_region.width
+        if width <= 0:
+            return
+        self._width = width
+        renderable = detail_renderable(self.item, self.highlighter, self.tz, self.styles_map())
+        console = self.app.console
+        lines = console.render_lines(renderable, console.options.update_width(width), pad=False)
+        self._strips = [Strip(line).crop_extend(0, width, None) for line in lines]
+        set_virtual_height(self, len(self._strips))
+        self.refresh()
 
     def on_mount(self) -> None:
-        self._shown = False
-        self.show(self.item)
+        self.call_after_refresh(self._wrap)
+
+    def on_resize(self) -> None:
+        if self.scrollable_content_region.width != self._width:
+            self._wrap()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        if self.is_mounted and self._shown:
+            self.call_after_refresh(self._wrap)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        index = int(self.scroll_y) + y
+        if index >= len(self._strips):
+            return Strip.blank(width, self.rich_style)
+        return self._strips[index].crop_extend(0, width, None).apply_style(self.rich_style)
