@@ -70,7 +70,7 @@ def server() -> Iterator[str]:
 def config(server: str, tmp_path: Path) -> Path:
     path = tmp_path / "feeds.toml"
     feeds = "".join(f'[[feeds]]\nname = "Feed {n}"\nurl = "{server}/f{n}"\n' for n in range(FEEDS))
-    path.write_text('[settings]\ntimeout = "10s"\n' + feeds +
+    path.write_text('[settings]\ntimeout = "60s"\n' + feeds +
                     '[[keywords]]\nterm = "KFOR"\nseverity = "high"\n'
                     '[[keywords]]\nterm = "roadblock"\n[[keywords]]\nterm = "Ibar"\n', encoding="utf-8")
     return path
