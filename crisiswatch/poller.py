@@ -193,12 +193,18 @@ class Poller:
         """Fetch every given feed (default: every enabled, not-gone feed) once."""
         from .fetch import Fetcher
 
-        feeds = list(feeds) if feeds is not None else await self._active_feeds()
+        # One query for every feed's validators and failure count, instead of one
+        # writer-thread round trip per feed (200 feeds: 200 thread hand-offs saved).
+        rows = await self._feed_rows()
+        if feeds is None:
+            feeds = [f for f in self.config.feeds if f.enabled and not rows.get(f.name, {}).get("gone")]
+        feeds = list(feeds)
         started = time.monotonic()
         summary = PollSummary(feeds=len(feeds))
         await self._write(self.store.add_event, "poll_started", detail=f"{len(feeds)} feeds due")
         async with Fetcher(self.config.settings) as fetcher:
-            results = await asyncio.gather(*(self._poll_feed(fetcher, feed) for feed in feeds))
+            results = await asyncio.gather(*(self._poll_feed(fetcher, feed, rows.get(feed.name))
+                                             for feed in feeds))
         for report, outcome in results:
             summary.reports.append(report)
             if outcome.status == "ok":
@@ -217,9 +223,11 @@ class Poller:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._writer, lambda: fn(*args, **kwargs))
 
-    async def _poll_feed(self, fetcher: Fetcher, feed: Feed) -> tuple[FeedReport, FeedOutcome]:
+    async def _poll_feed(self, fetcher: Fetcher, feed: Feed,
+                         row: dict[str, Any] | None = None) -> tuple[FeedReport, FeedOutcome]:
         feed_id = self._feed_ids[feed.name]
-        row = await self._write(self.store.feed, feed_id) or {}
+        if row is None or row.get("id") != feed_id:
+            row = await self._write(self.store.feed, feed_id) or {}
         started = time.monotonic()
         url = row.get("url") or feed.url
         result = await fetcher.fetch(url, etag=row.get("etag"), last_modified=row.get("last_modified"))
