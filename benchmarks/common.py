@@ -805,8 +805,9 @@ def machine_notes() -> str:
         mem = f"{psutil.virtual_memory().total / (1 << 30):.0f} GB RAM"
     except ImportError:
         mem = "? RAM"
+    load = "/".join(f"{x:.1f}" for x in os.getloadavg())
     return (f"{cpu}, {os.cpu_count()} cores, {mem}, Linux {platform.release()}, Python {platform.python_version()}, "
-            f"SQLite {sqlite3.sqlite_version}")
+            f"SQLite {sqlite3.sqlite_version}; load average {load} (other work on the machine inflates timings)")
 
 
 @contextlib.contextmanager
