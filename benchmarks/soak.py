@@ -102,11 +102,13 @@ async def soak(args: argparse.Namespace, tmp: Path) -> int:
     hostile = [common.HOSTILE_KINDS[i % len(common.HOSTILE_KINDS)] for i in range(args.feeds - good_count)]
     duration = args.minutes * 60
     epochs = [0] * good_count
-    # Good feeds on one port (one "site"); hostile ones spread over five more ports, so a stalled
-    # endpoint holds its own site's connection slots, as it would on the real internet.
-    with common.StdlibServer(tmp / "feeds", max_seconds=duration + 600, ports=6) as server:
-        urls = [server.url(s.path) for s in specs]
-        urls += [server.url_on(1 + n % 5, f"/hostile/{kind}/{n}") for n, kind in enumerate(hostile)]
+    # Good feeds spread over ten ports ("sites", ~18 feeds each), hostile ones over five more, so a
+    # stalled endpoint holds only its own site's connection slots, as on the real internet. (With
+    # every feed on one host:port, the per-host limit queues them all and, on a loaded machine, the
+    # queue wait alone can exceed the whole-request deadline.)
+    with common.StdlibServer(tmp / "feeds", max_seconds=duration + 600, ports=15) as server:
+        urls = [server.url_on(n % 10, s.path) for n, s in enumerate(specs)]
+        urls += [server.url_on(10 + n % 5, f"/hostile/{kind}/{n}") for n, kind in enumerate(hostile)]
         config_path = common.write_config(tmp / "feeds.toml", urls, timeout=args.timeout)
         config = load_config(config_path)
         db = tmp / "soak.db"
