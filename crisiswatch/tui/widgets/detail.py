@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import Any, ClassVar
 
-from rich.console import Group
+from rich.console import Group, NewLine
+from rich.table import Table
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.scroll_view import ScrollView
@@ -17,19 +18,25 @@ from .paged_table import set_virtual_height
 
 def detail_renderable(item: dict[str, Any] | None, highlighter: Highlighter, tz: tzinfo | None,
                       styles: dict[str, Any]) -> Group:
-    """Everything known about one item, as inert Text (feed text is never markup)."""
+    """Everything known about one item, as inert Text (feed text is never markup).
+
+    The fields are a two-column grid so long values (outlets, URLs) wrap inside
+    their column instead of under the labels.
+    """
     if item is None:
         return Group(Text("Select an alert or a headline to see it here.", style=styles.get("muted", "")))
     hit = styles.get("hit", "bold")
     title = highlighter.text(item.get("title"), hit)
     title.stylize("bold")
     title.no_wrap = False
-    lines: list[Text] = [title, Text("")]
+    title.end = "\n"
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style=styles.get("label", ""), no_wrap=True)
+    grid.add_column(overflow="fold")
 
     def field(label: str, value: str | Text | None) -> None:
         if value:
-            value_text = value if isinstance(value, Text) else Text(value)
-            lines.append(Text.assemble((f"{label:<11}", styles.get("label", "")), value_text))
+            grid.add_row(Text(label), value if isinstance(value, Text) else Text(value))
 
     severity = item.get("severity")
     if severity:
@@ -47,17 +54,15 @@ def detail_renderable(item: dict[str, Any] | None, highlighter: Highlighter, tz:
         field("Rules", item.get("rules"))
     field("Author", item.get("author"))
     if item.get("link"):
-        # URLs have no spaces: fold them at the pane edge instead of pushing them below the label.
-        link = Text.assemble((f"{'Link':<11}", styles.get("label", "")), (item["link"], styles.get("link", "underline")),
-                             overflow="fold")
-        lines.append(link)
+        field("Link", Text(item["link"], style=styles.get("link", "underline"), overflow="fold"))
+    parts: list[Any] = [title, NewLine(), grid]
     summary = item.get("summary") or ""
     if summary:
-        lines.append(Text(""))
         body = highlighter.text(summary, hit)
         body.no_wrap = False
-        lines.append(body)
-    return Group(*lines)
+        body.end = "\n"
+        parts += [NewLine(), body]
+    return Group(*parts)
 
 
 class DetailPane(ScrollView, can_focus=True):
