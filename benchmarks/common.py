@@ -669,6 +669,8 @@ class Run:
     max_rss: int
     """Largest single-process peak RSS among the child and its waited-for descendants (wait4), bytes."""
     returncode: int
+    peak_tree_pss: int = 0
+    """Peak of the summed PSS (shared pages split between the processes sharing them), sampled every 50 ms."""
     stderr: str = ""
     stdout_tail: str = ""
     samples: int = 0
@@ -684,6 +686,7 @@ def run_measured(argv: Sequence[str], *, env: dict[str, str] | None = None, cwd:
     proc = subprocess.Popen(list(argv), env=env, cwd=cwd, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     peak = 0
+    peak_pss = 0
     samples = 0
     stop = threading.Event()
     out_chunks: list[bytes] = []
@@ -701,13 +704,15 @@ def run_measured(argv: Sequence[str], *, env: dict[str, str] | None = None, cwd:
         t.start()
 
     def sample() -> None:
-        nonlocal peak, samples
+        nonlocal peak, peak_pss, samples
         try:
             root = psutil.Process(proc.pid)
         except psutil.Error:
             return
         while not stop.is_set():
             total = 0
+            pss = 0
+            with_pss = samples % 5 == 0
             try:
                 procs = [root, *root.children(recursive=True)]
             except psutil.Error:
@@ -715,7 +720,10 @@ def run_measured(argv: Sequence[str], *, env: dict[str, str] | None = None, cwd:
             for p in procs:
                 with contextlib.suppress(psutil.Error):
                     total += p.memory_info().rss
+                    if with_pss:
+                        pss += p.memory_full_info().pss
             peak = max(peak, total)
+            peak_pss = max(peak_pss, pss)
             samples += 1
             stop.wait(sample_every)
 
@@ -737,7 +745,7 @@ def run_measured(argv: Sequence[str], *, env: dict[str, str] | None = None, cwd:
     sampler.join()
     for t in readers:
         t.join(5)
-    return Run(seconds, peak, usage.ru_maxrss * 1024, proc.returncode,
+    return Run(seconds, peak, usage.ru_maxrss * 1024, proc.returncode, peak_pss,
                b"".join(err_chunks).decode(errors="replace")[-4000:],
                b"".join(out_chunks).decode(errors="replace")[-2000:], samples)
 

@@ -60,6 +60,10 @@ class Series:
     def peak(runs: list[common.Run]) -> int:
         return max((r.peak_tree_rss for r in runs), default=0)
 
+    @staticmethod
+    def peak_pss(runs: list[common.Run]) -> int:
+        return max((r.peak_tree_pss for r in runs), default=0)
+
 
 def newsboat_binary() -> str | None:
     return shutil.which("newsboat")
@@ -147,11 +151,13 @@ def main() -> int:
                     shutil.rmtree(nb, ignore_errors=True)
 
     print(f"\nmedians over {args.rounds} rounds ({args.feeds} feeds x {args.items} items):")
-    print(f"  {'':34} {'cold s':>7} {'2nd s':>7} {'warm s':>7}  {'peak RSS cold':>13} {'peak RSS warm':>13}")
+    print(f"  {'':34} {'cold s':>7} {'2nd s':>7} {'warm s':>7}  {'peak RSS cold':>13} {'peak RSS warm':>13}"
+          f"  {'PSS cold':>9} {'PSS warm':>9}")
     for series in [cw, *boats.values()] if binary else [cw]:
         second = f"{series.med(series.second):7.2f}" if series.second else f"{'-':>7}"
         print(f"  {series.name:34} {series.med(series.cold):7.2f} {second} {series.med(series.warm):7.2f}  "
-              f"{common.mb(series.peak(series.cold)):>13} {common.mb(series.peak(series.warm)):>13}")
+              f"{common.mb(series.peak(series.cold)):>13} {common.mb(series.peak(series.warm)):>13}  "
+              f"{common.mb(series.peak_pss(series.cold)):>9} {common.mb(series.peak_pss(series.warm)):>9}")
         for note in series.notes:
             print(f"  {'':34} {note}")
     print(f"  crisiswatch: {common.summary_line(cw.cold[-1])}")
@@ -167,9 +173,11 @@ def main() -> int:
     worst_cold = max(v[0] for v in verdicts)
     worst_warm = max(v[1] for v in verdicts)
     peak = max(cw.peak(cw.cold), cw.peak(cw.warm))
+    pss = max(cw.peak_pss(cw.cold), cw.peak_pss(cw.warm))
     print(f"  against newsboat's best setting: cold {worst_cold:.2f}x ({'met' if worst_cold <= COLD_TARGET else 'NOT met'}),"
           f" warm {worst_warm:.2f}x ({'met' if worst_warm <= WARM_TARGET else 'NOT met'}); crisiswatch peak RSS "
-          f"{common.mb(peak)} ({'met' if peak <= RSS_TARGET else 'NOT met'})")
+          f"{common.mb(peak)} summed over its processes ({'met' if peak <= RSS_TARGET else 'NOT met'}), "
+          f"PSS {common.mb(pss)} ({'met' if pss <= RSS_TARGET else 'NOT met'})")
     return 0
 
 

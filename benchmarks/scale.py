@@ -75,7 +75,7 @@ def make_events_db(path: Path, count: int) -> float:
     return time.perf_counter() - started
 
 
-def export_scale(count: int) -> None:
+def export_scale(count: int, formats: list[str]) -> None:
     print(f"\nexport events ({count:,} and {count // 10:,} events; target: {count:,} in < 10 s, flat memory):")
     with common.workdir("cw-export-") as tmp:
         for n in (count // 10, count):
@@ -84,7 +84,7 @@ def export_scale(count: int) -> None:
             size = sum(p.stat().st_size for p in tmp.glob(f"events{n}.db*"))
             env = common.quiet_env(tmp / "home")
             common.prime_bytecode(env)
-            for fmt in ("csv", "jsonl"):
+            for fmt in formats:
                 out = tmp / f"out{n}.{fmt}"
                 run = common.run_measured([common.CRISISWATCH, "--db", str(db), "export", "events", "--format", fmt,
                                            "-o", str(out)], env=env)
@@ -103,6 +103,7 @@ def main() -> int:
     parser.add_argument("--items", type=int, default=50)
     parser.add_argument("--server", choices=("nginx", "stdlib"), default="nginx")
     parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--formats", default="csv,jsonl", help="export formats to time (default csv,jsonl)")
     parser.add_argument("--skip-poll", action="store_true")
     parser.add_argument("--skip-export", action="store_true")
     args = parser.parse_args()
@@ -110,7 +111,7 @@ def main() -> int:
     if not args.skip_poll:
         poll_scale([int(s) for s in args.sizes.split(",")], args.items, args.server)
     if not args.skip_export:
-        export_scale(args.events)
+        export_scale(args.events, [f for f in args.formats.split(",") if f])
     return 0
 
 
