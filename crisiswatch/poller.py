@@ -143,6 +143,7 @@ class Poller:
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._force_all = False
+        self._fetcher: Fetcher | None = None
 
     # -- lifecycle ------------------------------------------------------------------
     def _executor(self) -> Executor:
@@ -202,9 +203,13 @@ class Poller:
         started = time.monotonic()
         summary = PollSummary(feeds=len(feeds))
         await self._write(self.store.add_event, "poll_started", detail=f"{len(feeds)} feeds due")
-        async with Fetcher(self.config.settings) as fetcher:
-            results = await asyncio.gather(*(self._poll_feed(fetcher, feed, rows.get(feed.name))
+        if self._fetcher is not None:
+            results = await asyncio.gather(*(self._poll_feed(self._fetcher, feed, rows.get(feed.name))
                                              for feed in feeds))
+        else:
+            async with Fetcher(self.config.settings) as fetcher:
+                results = await asyncio.gather(*(self._poll_feed(fetcher, feed, rows.get(feed.name))
+                                                 for feed in feeds))
         for report, outcome in results:
             summary.reports.append(report)
             if outcome.status == "ok":
@@ -288,8 +293,21 @@ class Poller:
         through ``on_error`` and retried a minute later: a week-long run must not
         die on a transient fault.
         """
+        from .fetch import Fetcher
+
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
+        async with Fetcher(self.config.settings) as fetcher:
+            # One client for the whole run: kept-alive connections and one TLS context.
+            self._fetcher = fetcher
+            try:
+                await self._run_cycles(stop, on_summary, on_error)
+            finally:
+                self._fetcher = None
+
+    async def _run_cycles(self, stop: asyncio.Event, on_summary: Callable[[PollSummary], None] | None,
+                          on_error: Callable[[str], None] | None) -> None:
+        assert self._wake is not None
         while not stop.is_set():
             self._wake.clear()
             force, self._force_all = self._force_all, False

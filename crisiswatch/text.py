@@ -36,10 +36,31 @@ def _is_unsafe(ch: str) -> bool:
     return cat in ("Cc", "Cf", "Cs", "Co", "Cn")
 
 
+_COMMON_UNSAFE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f"
+    "\ufeff\ufff9-\ufffb\ud800-\udfff\ue000-\uf8ff]"
+)
+"""The unsafe characters feeds actually carry; removed in C before any per-character check."""
+_SPACES = re.compile("[\t\n\r\f\v\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
+"""Whitespace that ``str.isprintable`` rejects but that is safe to keep."""
+
+
 def strip_unsafe(text: str) -> str:
-    """Remove ANSI escape sequences and every control/format character."""
-    text = _ANSI.sub("", text)
-    return "".join(ch for ch in text if not _is_unsafe(ch) or ch in "\n\t")
+    """Remove ANSI escape sequences and every control/format character.
+
+    Nearly all text is clean, so the common case is decided by C-speed
+    ``isprintable`` and regexes; only text that still holds an unusual
+    non-printable character (an unassigned code point, a rare format
+    character) pays for the per-character Unicode category check.
+    """
+    if text.isprintable():
+        return text
+    if "\x1b" in text:
+        text = _ANSI.sub("", text)
+    text = _COMMON_UNSAFE.sub("", text)
+    if _SPACES.sub("", text).isprintable():
+        return text
+    return "".join(ch for ch in text if ch in "\n\t" or not _is_unsafe(ch))
 
 
 def plain_text(raw: str | None, *, max_len: int | None = None) -> str:

@@ -236,3 +236,27 @@ def test_title_key_does_not_eat_short_titles_or_different_stories() -> None:
     assert title_key("Kurti - Vučić") == "kurti vucic"
     assert title_key("KFOR patrols Jarinje") != title_key("KFOR patrols Brnjak")
     assert title_key("") == ""
+
+
+def test_strip_unsafe_fast_paths_agree_with_the_category_rule() -> None:
+    """The C-speed shortcuts must remove exactly what the per-character Unicode rule removes."""
+    import random
+    import re
+    import unicodedata
+
+    from crisiswatch.text import strip_unsafe
+
+    ansi = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-Z\\-_])")
+
+    def reference(text: str) -> str:
+        text = ansi.sub("", text)
+        return "".join(ch for ch in text if ch in "\n\t"
+                       or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn"))
+
+    rng = random.Random(7)
+    pool = [chr(c) for c in [*range(0x250), *range(0x2000, 0x2070), 0xFEFF, 0xE000, 0xD800, 0x378, 0x1680,
+                             0x3000, 0xFFF9, 0x10FFFF, 0xE0001, 0x0416, 0x0107]]
+    pool += ["\x1b[31m", "\x1b]0;title\x07", "Vučić ", "Вучић "]
+    for _ in range(5000):
+        text = "".join(rng.choice(pool) for _ in range(rng.randint(0, 40)))
+        assert strip_unsafe(text) == reference(text), repr(text)
