@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 FRESH_SECONDS = 120.0
 """How long a newly arrived alert stays highlighted."""
+DETAIL_DELAY = 0.12
+"""The detail pane follows the cursor once it rests this long (not on every row flown past)."""
 KEY_QUIET = 0.3
 """Seconds without a key press before a live reload repaints the tables."""
 MIN_RELOAD_GAP = 0.6
@@ -233,7 +235,7 @@ class Dashboard(Screen[None]):
         if self._detail_timer is not None:
             self._detail_timer.stop()
         row = event.row
-        self._detail_timer = self.set_timer(0.08, lambda: self._load_detail(row))
+        self._detail_timer = self.set_timer(DETAIL_DELAY, lambda: self._load_detail(row))
 
     def _load_detail(self, row: dict[str, Any] | None) -> None:
         item_id = None if row is None else (row.get("item_id") if "item_id" in row else row.get("id"))

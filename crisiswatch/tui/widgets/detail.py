@@ -94,10 +94,14 @@ class DetailPane(ScrollView, can_focus=True):
         self._shown = False
         self._strips: list[Strip] = []
         self._width = 0
+        self._styles: dict[str, Any] | None = None
 
     def styles_map(self) -> dict[str, Any]:
-        names = ("hit", "muted", "label", "link", "critical", "high", "medium", "low")
-        return {n: self.get_component_rich_style(f"detail--{n}", partial=True) for n in names}
+        """Component styles, resolved once per stylesheet/theme change (resolving costs ~0.5 ms each)."""
+        if self._styles is None:
+            names = ("hit", "muted", "label", "link", "critical", "high", "medium", "low")
+            self._styles = {n: self.get_component_rich_style(f"detail--{n}", partial=True) for n in names}
+        return self._styles
 
     def show(self, item: dict[str, Any] | None) -> None:
         if item == self.item and self._shown:
@@ -133,6 +137,7 @@ class DetailPane(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
+        self._styles = None
         if self.is_mounted and self._shown:
             self.call_after_refresh(self._wrap)
 

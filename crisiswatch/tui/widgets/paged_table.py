@@ -132,6 +132,7 @@ class PagedTable(ScrollView, can_focus=True):
         self._cursor_key: Any = None
         self._styles: dict[str, Style] = {}
         self._lines: dict[Hashable, Strip] = {}
+        self._layouts: dict[int, list[tuple[Column, int]]] = {}
 
     # -- subclass hooks ----------------------------------------------------------------
     def fetch_count(self, store: Any) -> int:
@@ -267,6 +268,7 @@ class PagedTable(ScrollView, can_focus=True):
         super().notify_style_update()
         self._styles.clear()
         self._lines.clear()
+        self._layouts.clear()
 
     def style_for(self, name: str) -> Style:
         """A component class's style, cached until the CSS or theme changes."""
@@ -276,10 +278,14 @@ class PagedTable(ScrollView, can_focus=True):
         return style
 
     def layout(self, width: int) -> list[tuple[Column, int]]:
-        columns = [c for c in self.COLUMNS if width >= c.min_table_width]
-        fixed = sum(c.width or 0 for c in columns) + max(0, len(columns) - 1)
-        flex = max(8, width - fixed)
-        return [(c, c.width if c.width is not None else flex) for c in columns]
+        """Column widths for a table this wide (the flexible column takes the rest); cached per width."""
+        cached = self._layouts.get(width)
+        if cached is None:
+            columns = [c for c in self.COLUMNS if width >= c.min_table_width]
+            fixed = sum(c.width or 0 for c in columns) + max(0, len(columns) - 1)
+            flex = max(8, width - fixed)
+            cached = self._layouts[width] = [(c, c.width if c.width is not None else flex) for c in columns]
+        return cached
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
@@ -331,17 +337,14 @@ class PagedTable(ScrollView, can_focus=True):
             if column.justify == "right" and cell.cell_len < col_width:
                 cell.pad_left(col_width - cell.cell_len)
             line.append_text(cell)
+        # Exactly the pane's width, so the cursor bar reaches the edge and the Strip needs no cropping.
+        line.truncate(width, overflow="crop", pad=True)
         extra = self.row_style(row)
         if extra is not None:
             line.stylize_before(extra)
         if is_cursor:
             line.stylize(self.style_for("cursor" if self.has_focus else "cursor-blurred"))
-        strip = Strip(line.render(self.app.console)).crop_extend(0, width, None)
-        if is_cursor:
-            # Paint the cursor bar to the right edge, past the last cell.
-            pad = self.style_for("cursor" if self.has_focus else "cursor-blurred")
-            strip = strip.extend_cell_length(width, base + pad)
-        return strip.apply_style(base)
+        return Strip(line.render(self.app.console), width).apply_style(base)
 
     # -- cursor --------------------------------------------------------------------------------
     def watch_cursor_row(self, old: int, new: int) -> None:
