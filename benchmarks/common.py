@@ -671,6 +671,8 @@ class Run:
     returncode: int
     peak_tree_pss: int = 0
     """Peak of the summed PSS (shared pages split between the processes sharing them), sampled every 50 ms."""
+    cpu: float = 0.0
+    """CPU seconds (user + system) of the whole process tree: less sensitive than wall time to other load."""
     stderr: str = ""
     stdout_tail: str = ""
     samples: int = 0
@@ -687,6 +689,7 @@ def run_measured(argv: Sequence[str], *, env: dict[str, str] | None = None, cwd:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     peak = 0
     peak_pss = 0
+    cpu_by_pid: dict[int, float] = {}
     samples = 0
     stop = threading.Event()
     out_chunks: list[bytes] = []
@@ -720,6 +723,8 @@ def run_measured(argv: Sequence[str], *, env: dict[str, str] | None = None, cwd:
             for p in procs:
                 with contextlib.suppress(psutil.Error):
                     total += p.memory_info().rss
+                    times = p.cpu_times()
+                    cpu_by_pid[p.pid] = max(cpu_by_pid.get(p.pid, 0.0), times.user + times.system)
                     if with_pss:
                         pss += p.memory_full_info().pss
             peak = max(peak, total)
@@ -745,7 +750,10 @@ def run_measured(argv: Sequence[str], *, env: dict[str, str] | None = None, cwd:
     sampler.join()
     for t in readers:
         t.join(5)
-    return Run(seconds, peak, usage.ru_maxrss * 1024, proc.returncode, peak_pss,
+    # wait4 counts the child and the descendants it reaped, exactly; sampling also sees
+    # grandchildren reaped by someone else (a forkserver's workers), minus their last <10 ms.
+    cpu = max(usage.ru_utime + usage.ru_stime, sum(cpu_by_pid.values()))
+    return Run(seconds, peak, usage.ru_maxrss * 1024, proc.returncode, peak_pss, cpu,
                b"".join(err_chunks).decode(errors="replace")[-4000:],
                b"".join(out_chunks).decode(errors="replace")[-2000:], samples)
 

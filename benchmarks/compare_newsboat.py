@@ -57,6 +57,10 @@ class Series:
         return common.median([r.seconds for r in runs]) if runs else float("nan")
 
     @staticmethod
+    def med_cpu(runs: list[common.Run]) -> float:
+        return common.median([r.cpu for r in runs]) if runs else float("nan")
+
+    @staticmethod
     def peak(runs: list[common.Run]) -> int:
         return max((r.peak_tree_rss for r in runs), default=0)
 
@@ -126,8 +130,8 @@ def main() -> int:
                 cold_status = statuses(server.status_counts())
                 cw.warm.append(common.crisiswatch_poll(config, db, env=env))
                 warm_status = statuses(server.status_counts())
-                print(f"round {r + 1}: crisiswatch cold {cw.cold[-1].seconds:.2f}s [{cold_status}], "
-                      f"warm {cw.warm[-1].seconds:.2f}s [{warm_status}] — {common.summary_line(cw.warm[-1])}",
+                print(f"round {r + 1}: crisiswatch cold {cw.cold[-1].seconds:.2f}s ({cw.cold[-1].cpu:.2f}s CPU) "
+                      f"[{cold_status}], warm {cw.warm[-1].seconds:.2f}s ({cw.warm[-1].cpu:.2f}s CPU) [{warm_status}] — {common.summary_line(cw.warm[-1])}",
                       file=sys.stderr, flush=True)
                 if binary is None:
                     continue
@@ -145,17 +149,19 @@ def main() -> int:
                     s3 = statuses(server.status_counts())
                     if r == 0:
                         series.notes.append(f"after 3 runs: {newsboat_validators(nb / 'cache.db')}")
-                    print(f"round {r + 1}: newsboat t={t} cold {series.cold[-1].seconds:.2f}s [{s1}], "
+                    print(f"round {r + 1}: newsboat t={t} cold {series.cold[-1].seconds:.2f}s "
+                          f"({series.cold[-1].cpu:.2f}s CPU) [{s1}], "
                           f"second {series.second[-1].seconds:.2f}s [{s2}], warm {series.warm[-1].seconds:.2f}s "
-                          f"[{s3}]", file=sys.stderr, flush=True)
+                          f"({series.warm[-1].cpu:.2f}s CPU) [{s3}]", file=sys.stderr, flush=True)
                     shutil.rmtree(nb, ignore_errors=True)
 
     print(f"\nmedians over {args.rounds} rounds ({args.feeds} feeds x {args.items} items):")
-    print(f"  {'':34} {'cold s':>7} {'2nd s':>7} {'warm s':>7}  {'peak RSS cold':>13} {'peak RSS warm':>13}"
-          f"  {'PSS cold':>9} {'PSS warm':>9}")
+    print(f"  {'':34} {'cold s':>7} {'2nd s':>7} {'warm s':>7}  {'cold CPU':>8} {'warm CPU':>8}  "
+          f"{'peak RSS cold':>13} {'peak RSS warm':>13}  {'PSS cold':>9} {'PSS warm':>9}")
     for series in [cw, *boats.values()] if binary else [cw]:
         second = f"{series.med(series.second):7.2f}" if series.second else f"{'-':>7}"
         print(f"  {series.name:34} {series.med(series.cold):7.2f} {second} {series.med(series.warm):7.2f}  "
+              f"{series.med_cpu(series.cold):7.2f}s {series.med_cpu(series.warm):7.2f}s  "
               f"{common.mb(series.peak(series.cold)):>13} {common.mb(series.peak(series.warm)):>13}  "
               f"{common.mb(series.peak_pss(series.cold)):>9} {common.mb(series.peak_pss(series.warm)):>9}")
         for note in series.notes:
@@ -169,7 +175,10 @@ def main() -> int:
         cold = cw.med(cw.cold) / series.med(series.cold)
         warm = cw.med(cw.warm) / series.med(series.warm)
         verdicts.append((cold, warm))
-        print(f"  vs reload-threads {t}: cold {cold:.2f}x, warm {warm:.2f}x")
+        cold_cpu = cw.med_cpu(cw.cold) / series.med_cpu(series.cold)
+        warm_cpu = cw.med_cpu(cw.warm) / series.med_cpu(series.warm)
+        print(f"  vs reload-threads {t}: cold {cold:.2f}x, warm {warm:.2f}x wall time; "
+              f"CPU time cold {cold_cpu:.2f}x, warm {warm_cpu:.2f}x")
     worst_cold = max(v[0] for v in verdicts)
     worst_warm = max(v[1] for v in verdicts)
     peak = max(cw.peak(cw.cold), cw.peak(cw.warm))

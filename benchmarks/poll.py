@@ -43,6 +43,7 @@ def bench(feeds: int, items: int, server_kind: str, rounds: int, *, verbose: boo
                 "cold_rss": max(r.peak_tree_rss for r in cold), "warm_rss": max(r.peak_tree_rss for r in warm),
                 "cold_maxrss": max(r.max_rss for r in cold), "warm_maxrss": max(r.max_rss for r in warm),
                 "cold_pss": max(r.peak_tree_pss for r in cold), "warm_pss": max(r.peak_tree_pss for r in warm),
+                "cold_cpu": common.median([r.cpu for r in cold]), "warm_cpu": common.median([r.cpu for r in warm]),
                 "cold_line": common.summary_line(cold[-1]), "warm_line": common.summary_line(warm[-1]),
             }
             return result
@@ -60,10 +61,10 @@ def main() -> int:
     r = bench(args.feeds, args.items, args.server, args.rounds)
     print(f"server: {r['server']} on 127.0.0.1 ({r['conditional']})")
     print(f"{args.feeds} feeds x {args.items} items, median of {args.rounds}:")
-    print(f"  cold  {r['cold_s']:.2f} s   peak RSS {common.mb(r['cold_rss'])} (sum over the process tree; "  # type: ignore[arg-type]
+    print(f"  cold  {r['cold_s']:.2f} s ({r['cold_cpu']:.2f} s CPU)   peak RSS {common.mb(r['cold_rss'])} (sum over the process tree; "  # type: ignore[arg-type]
           f"PSS {common.mb(r['cold_pss'])}), {common.mb(r['cold_maxrss'])} largest process   "  # type: ignore[arg-type]
           f"[{r['cold_line']}]")
-    print(f"  warm  {r['warm_s']:.2f} s   peak RSS {common.mb(r['warm_rss'])} (sum over the process tree; "  # type: ignore[arg-type]
+    print(f"  warm  {r['warm_s']:.2f} s ({r['warm_cpu']:.2f} s CPU)   peak RSS {common.mb(r['warm_rss'])} (sum over the process tree; "  # type: ignore[arg-type]
           f"PSS {common.mb(r['warm_pss'])}), {common.mb(r['warm_maxrss'])} largest process   "  # type: ignore[arg-type]
           f"[{r['warm_line']}]")
     return 0
