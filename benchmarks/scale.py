@@ -33,8 +33,8 @@ _KINDS = ("alert_new", "fetch_error", "alert_grouped", "poll_started", "poll_fin
 
 def poll_scale(sizes: list[int], items: int, server_kind: str) -> None:
     print(f"\npoll --once, {items} items per feed (cold = fresh database, warm = same database, all 304):")
-    print(f"  {'feeds':>6} {'cold s':>8} {'ms/feed':>8} {'warm s':>8} {'ms/feed':>8} {'peak RSS cold':>14} "
-          f"{'peak RSS warm':>14}  summary (cold)")
+    print(f"  {'feeds':>6} {'cold s':>8} {'ms/feed':>8} {'CPU s':>7} {'warm s':>8} {'ms/feed':>8} {'CPU s':>7} "
+          f"{'peak RSS cold':>14} {'PSS cold':>9} {'peak RSS warm':>14}  summary (cold)")
     for n in sizes:
         with common.workdir("cw-scale-") as tmp:
             specs = common.generate_feeds(tmp / "feeds", n, items)
@@ -44,9 +44,10 @@ def poll_scale(sizes: list[int], items: int, server_kind: str) -> None:
                 common.prime_bytecode(env)
                 cold = common.crisiswatch_poll(config, tmp / "scale.db", env=env)
                 warm = common.crisiswatch_poll(config, tmp / "scale.db", env=env)
-        print(f"  {n:>6} {cold.seconds:8.2f} {cold.seconds / n * 1000:8.1f} {warm.seconds:8.2f} "
-              f"{warm.seconds / n * 1000:8.1f} {common.mb(cold.peak_tree_rss):>14} {common.mb(warm.peak_tree_rss):>14}"
-              f"  {common.summary_line(cold)}", flush=True)
+        print(f"  {n:>6} {cold.seconds:8.2f} {cold.seconds / n * 1000:8.1f} {cold.cpu:7.2f} {warm.seconds:8.2f} "
+              f"{warm.seconds / n * 1000:8.1f} {warm.cpu:7.2f} {common.mb(cold.peak_tree_rss):>14} "
+              f"{common.mb(cold.peak_tree_pss):>9} {common.mb(warm.peak_tree_rss):>14}  {common.summary_line(cold)}",
+              flush=True)
 
 
 def make_events_db(path: Path, count: int) -> float:
@@ -91,7 +92,7 @@ def export_scale(count: int, formats: list[str]) -> None:
                 if run.returncode != 0:
                     raise RuntimeError(f"export failed: {run.stderr[-1000:]}")
                 lines = sum(1 for _ in out.open("rb"))
-                print(f"  {n:>9,} events  {fmt:<5} {run.seconds:6.2f} s  peak RSS {common.mb(run.peak_tree_rss):>9}  "
+                print(f"  {n:>9,} events  {fmt:<5} {run.seconds:6.2f} s ({run.cpu:.1f} s CPU)  peak RSS {common.mb(run.peak_tree_rss):>9}  "
                       f"{lines:,} lines, {out.stat().st_size / 1e6:.0f} MB out  (db {size / 1e6:.0f} MB, "
                       f"built in {built:.1f} s)", flush=True)
                 out.unlink()
