@@ -494,3 +494,31 @@ async def test_paging_through_thousands_of_headlines(tmp_path: Path) -> None:
         assert heads.cursor["title"] == f"Bulletin number {2 * step + 1}"
         await pilot.press("g")
         assert heads.cursor_row == 0
+
+
+async def test_export_failure_is_reported_not_raised(data: tui_data.Built, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    app = make_app(data)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        app.screen.query_one(Input).value = str(blocker / "log.csv")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: any(n.title == "Export failed" for n in app._notifications))
+        assert app.export_count == 0
+        assert not db_events(data.path, "export")
+
+
+def test_store_windows_match_the_pages_they_replace(data: tui_data.Built) -> None:
+    """The dashboard's index-only windows return exactly what alerts_page/items_page would."""
+    with Store.open(data.path) as store:
+        for severity in ("low", "medium", "high", "critical"):
+            for dismissed in (False, True):
+                for offset, limit in ((0, 100), (0, 2), (1, 2), (2, 3), (4, 10)):
+                    expected = store.alerts_page(offset, limit, min_severity=severity, show_dismissed=dismissed)
+                    got = store.alerts_window(offset, limit, min_severity=severity, show_dismissed=dismissed)
+                    assert got == expected, (severity, dismissed, offset, limit)
+        for offset, limit in ((0, 100), (3, 4), (9, 5)):
+            assert store.items_window(offset, limit) == store.items_page(offset, limit)
