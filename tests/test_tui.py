@@ -522,3 +522,18 @@ def test_store_windows_match_the_pages_they_replace(data: tui_data.Built) -> Non
                     assert got == expected, (severity, dismissed, offset, limit)
         for offset, limit in ((0, 100), (3, 4), (9, 5)):
             assert store.items_window(offset, limit) == store.items_page(offset, limit)
+
+
+async def test_live_rows_keep_the_selection_on_its_row_and_the_view_at_the_top(data: tui_data.Built) -> None:
+    title = "KFOR pojačao patrole u Severnoj Mitrovici"
+    app = make_app(data)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        alerts = alerts_of(app)
+        await cursor_to(pilot, alerts, title)
+        before = alerts.cursor_row
+        tui_data.add_alert(data.path, data.config, title="Pucnjava kod Jarinja")
+        await wait_for(pilot, lambda: alerts.row_count == 6)
+        await settle(pilot)
+        assert alerts.cursor["title"] == title and alerts.cursor_row == before + 1  # `d` still hits this row
+        assert alerts.scroll_y == 0 and alerts.row_at(1)["title"] == "Pucnjava kod Jarinja"  # new row in view

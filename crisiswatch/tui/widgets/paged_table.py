@@ -208,30 +208,57 @@ class PagedTable(ScrollView, can_focus=True):
         self._loading.clear()
         self.row_count = count
         self.loaded = True
-        self._follow_cursor(old_index)
         self._update_virtual_size()
+        self._follow_cursor(old_index)
         self.refresh()
         self.post_message(self.Loaded(self))
         self.post_message(self.Highlighted(self, self.cursor))
 
     def _follow_cursor(self, old_index: int) -> None:
-        """Keep the cursor on the same row when rows were added above it."""
+        """Where the cursor and the view go when rows were added above them.
+
+        * At the head of the list (cursor on the first row, view at the top) both
+          stay there: that is where the analyst watches new rows arrive, and the
+          newest row becomes the selection.
+        * Otherwise the cursor stays on the *same row* (so ``d`` never hits a row
+          that slid under it), and the view stays on the same rows — except that
+          a view at the top stays at the top while the cursor's row is still on
+          screen, so new rows remain visible.
+        """
         if self.row_count == 0:
-            self.cursor_row = 0
+            self.set_reactive(PagedTable.cursor_row, 0)
+            self._cursor_key = None
             return
+        top = int(self.scroll_y)
+        if old_index == 0 and top == 0:
+            self.set_reactive(PagedTable.cursor_row, 0)
+            row = self.cursor
+            self._cursor_key = self.key_of(row) if row is not None else None
+            return
+        new_index = None
         if self._cursor_key is not None:
             row = self.row_at(old_index)
-            if row is None or self.key_of(row) != self._cursor_key:
+            if row is not None and self.key_of(row) == self._cursor_key:
+                new_index = old_index
+            else:
                 for page, rows in self._pages.items():
                     for slot, candidate in enumerate(rows):
                         if self.key_of(candidate) == self._cursor_key:
                             new_index = page * PAGE + slot
-                            delta = new_index - old_index
-                            if old_index > 0 or self.scroll_y > 0:
-                                self.scroll_to(y=self.scroll_y + delta, animate=False, immediate=True)
-                            self.set_reactive(PagedTable.cursor_row, new_index)
-                            return
-        self.set_reactive(PagedTable.cursor_row, min(old_index, self.row_count - 1))
+                            break
+                    if new_index is not None:
+                        break
+        if new_index is None:
+            new_index = min(old_index, self.row_count - 1)
+        height = max(1, self.scrollable_content_region.height)
+        if top == 0 and new_index < height:
+            target = 0
+        else:
+            target = top + (new_index - old_index)
+            target = min(max(target, new_index - height + 1), new_index)
+        if target != top:
+            self.scroll_to(y=max(0, target), animate=False, immediate=True)
+        self.set_reactive(PagedTable.cursor_row, new_index)
         row = self.cursor
         self._cursor_key = self.key_of(row) if row is not None else None
 
