@@ -268,6 +268,19 @@ async def test_search_filters_headlines_and_escape_clears(data: tui_data.Built) 
         # Search runs over folded text, so the Cyrillic story (Јариње in its summary) is found too.
         assert titles == ["Барикаде код Јариња: саобраћај обустављен", "Roadblock lifted near Jarinje after talks with KFOR"]
         assert "Search" in str(heads.border_title) and "2 matches" in str(heads.border_title)
+        # Letters that are also dashboard keys (a, d, e, p, s…) go into the box, not to the actions.
+        await pilot.press("slash")
+        app.screen.query_one(Input).value = ""
+        await pilot.press(*"brussels pad", "enter")
+        await settle(pilot)
+        assert heads.query_text == "brussels pad" and heads.row_count == 0
+        assert not alerts_of(app).show_dismissed and alerts_of(app).min_severity == "low"
+        assert len(db_events(data.path, "alert_pinned")) == 1  # only the fixture's own pin
+        await pilot.press("slash")
+        app.screen.query_one(Input).value = ""
+        await pilot.press(*"brussels", "enter")
+        await settle(pilot)
+        assert visible_titles(heads) == ["EU envoys meet in Brussels on Kosovo-Serbia normalisation"]
         await pilot.press("escape")
         await settle(pilot)
         assert heads.query_text == "" and heads.row_count == len(tui_data.STORIES)
