@@ -330,8 +330,12 @@ class PagedTable(ScrollView, can_focus=True):
         row = self.row_at(index)
         if page not in self._pages:
             self._request(page)
-        if (index % PAGE) > PAGE - 20:
+        # Read ahead the neighbouring page in the direction the view is nearest to, so
+        # paging and scrolling find their rows already loaded.
+        if index % PAGE >= PAGE // 2:
             self._request(page + 1)
+        elif page:
+            self._request(page - 1)
         if row is None:
             text = Text(" …", style=self.style_for("placeholder"), no_wrap=True, end="")
             strip = Strip(text.render(self.app.console)).crop_extend(0, width, base)
