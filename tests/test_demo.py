@@ -522,9 +522,6 @@ async def test_the_demo_dashboard_shows_its_first_alert_then_a_live_one(tmp_path
             assert any(live in str(line) for line in log.lines)
 
 
-@pytest.mark.xfail(strict=False, reason="TUI (owned by the dashboard engineer): PagedTable._follow_cursor scrolls "
-                   "the viewport down by the number of new rows once a refresh has pushed the cursor off row 0, "
-                   "so live alerts and headlines land above the fold until the user scrolls up")
 async def test_live_demo_news_stays_in_view_without_a_key_press(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                 clock: FakeClock) -> None:
     from crisiswatch.tui.app import CrisiswatchApp
