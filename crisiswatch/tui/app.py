@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -52,7 +53,7 @@ def _snapshot(store: Store, after_id: int, now: datetime, first: bool) -> Snapsh
     return Snapshot(store.status(), store.alerts_per_hour(24, now=now), events, new_alerts, first)
 
 
-PARSER_NICENESS = 10
+PARSER_NICENESS = 5
 """How much lower the feed parsers' CPU priority is than the dashboard's."""
 
 
@@ -118,6 +119,7 @@ class CrisiswatchApp(App[int]):
         self._poll_task: asyncio.Task[Any] | None = None
         self.export_count = 0
         self.last_key = 0.0
+        self._stopping = threading.Event()
         if poll:
             _prestart_process_helpers()
 
@@ -162,6 +164,8 @@ class CrisiswatchApp(App[int]):
 
         self._poll_loop = asyncio.get_running_loop()
         self._poll_task = asyncio.current_task()
+        if self._stopping.is_set():
+            return  # the app quit before this thread even started
         store = Store.open(self.db_path)
         notifier = None
         settings = self.config.settings
@@ -187,6 +191,7 @@ class CrisiswatchApp(App[int]):
 
     def stop_poller(self) -> None:
         """Cancel the poll loop; a feed mid-write finishes its transaction (each feed is atomic)."""
+        self._stopping.set()
         loop, task = self._poll_loop, self._poll_task
         self._poll_loop = self._poll_task = None
         if loop is not None and task is not None and not loop.is_closed():
