@@ -57,3 +57,11 @@ def test_help_80x24(snap_compare, app: CrisiswatchApp) -> None:
 
 def test_feed_health_120x40(snap_compare, app: CrisiswatchApp) -> None:
     assert snap_compare(app, terminal_size=(120, 40), run_before=keys_then_settle("f"))
+
+
+def test_detail_80x24(snap_compare, app: CrisiswatchApp) -> None:
+    assert snap_compare(app, terminal_size=(80, 24), run_before=keys_then_settle("j", "enter"))
+
+
+def test_search_results_80x24(snap_compare, app: CrisiswatchApp) -> None:
+    assert snap_compare(app, terminal_size=(80, 24), run_before=keys_then_settle("slash", *"mitrovica", "enter"))

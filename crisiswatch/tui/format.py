@@ -49,6 +49,23 @@ def age(stamp: str | None, now: datetime) -> str:
     return f"{seconds // 86400}d"
 
 
+def until(stamp: str | None, now: datetime) -> str:
+    """``in 4m``, ``in 2h``, ``due`` — how long until an ISO timestamp."""
+    when = parse_stamp(stamp)
+    if when is None:
+        return "—"
+    seconds = int((when - now).total_seconds())
+    if seconds <= 0:
+        return "due"
+    if seconds < 60:
+        return f"in {seconds}s"
+    if seconds < 3600:
+        return f"in {seconds // 60}m"
+    if seconds < 86400:
+        return f"in {seconds // 3600}h"
+    return f"in {seconds // 86400}d"
+
+
 def local_time(stamp: str | None, tz: tzinfo | None, fmt: str = "%H:%M:%S") -> str:
     when = parse_stamp(stamp)
     if when is None:

@@ -20,7 +20,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Static
 
 from ...store import Store
-from ..format import age, local_time
+from ..format import age, local_time, until
 from ..messages import StoreChanged
 
 if TYPE_CHECKING:
@@ -97,7 +97,9 @@ class FeedHealthScreen(Screen[None]):
                 Text(f"{age(feed['last_ok'], now)} ago" if feed["last_ok"] else "never"),
                 Text(str(feed["items_count"]), justify="right"),
                 Text(str(feed["failures"]), justify="right"),
-                Text("not until re-enabled" if feed["gone"] else local_time(feed["next_poll"], self.tz, "%H:%M:%S")),
+                Text("not until re-enabled" if feed["gone"] else
+                     f"{local_time(feed['next_poll'], self.tz, '%H:%M')} ({until(feed['next_poll'], now)})"
+                     if feed["next_poll"] else "next cycle"),
                 Text(error, style=self.get_component_rich_style("feed-health--error", partial=True) if error else ""),
                 key=feed["name"],
             )
