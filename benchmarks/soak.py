@@ -124,6 +124,7 @@ async def soak(args: argparse.Namespace, tmp: Path) -> int:
         cycles = 0
         totals = collections.Counter[str]()
         errors_by_kind: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+        good_errors_by_cycle: list[int] = []
         crashes: list[str] = []
         longest = 0.0
         next_report = 60.0
@@ -141,11 +142,14 @@ async def soak(args: argparse.Namespace, tmp: Path) -> int:
                 longest = max(longest, summary.seconds)
                 totals.update(ok=summary.ok, not_modified=summary.not_modified, errors=summary.errors,
                               new_items=summary.new_items, new_alerts=summary.new_alerts)
+                good_errors_by_cycle.append(0)
                 for report in summary.reports:
                     if report.error:
                         kind = report.name
                         idx = int(kind.split()[-1])
                         label = hostile[idx - good_count] if idx >= good_count else "good feed"
+                        if idx < good_count:
+                            good_errors_by_cycle[-1] += 1
                         errors_by_kind[label][(report.error or "")[:90]] += 1
                 # A share of the good feeds publishes new items before the next cycle.
                 changes = max(1, round(good_count * args.change_share))
@@ -199,6 +203,10 @@ async def soak(args: argparse.Namespace, tmp: Path) -> int:
     for label in sorted(errors_by_kind):
         for reason, n in errors_by_kind[label].most_common(2):
             print(f"  {label:<10} {n:5d}: {reason}")
+    if good_errors_by_cycle:
+        later = good_errors_by_cycle[1:]
+        print(f"good-feed errors: {good_errors_by_cycle[0]} in the first (cold) cycle, {sum(later)} in the "
+              f"{len(later)} later cycles ({sum(1 for n in later if n)} cycles had any)")
     print(f"poller exceptions: {len(crashes)}" + (f" — first: {crashes[0]}" if crashes else ""))
     return 1 if crashes or integrity != "ok" else 0
 
