@@ -65,3 +65,20 @@ def test_detail_80x24(snap_compare, app: CrisiswatchApp) -> None:
 
 def test_search_results_80x24(snap_compare, app: CrisiswatchApp) -> None:
     assert snap_compare(app, terminal_size=(80, 24), run_before=keys_then_settle("slash", *"mitrovica", "enter"))
+
+
+def test_no_color_80x24(snap_compare, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """NO_COLOR: severity still reads as a word, the cursor as reverse video, hits as underline."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    built = tui_data.build(tmp_path / "t.db")
+    app = CrisiswatchApp(built.config, built.path, poll=False, clock=lambda: NOW)
+    assert app.no_color
+    assert snap_compare(app, terminal_size=(80, 24), run_before=keys_then_settle("j"))
+
+
+def test_light_theme_120x40(snap_compare, app: CrisiswatchApp) -> None:
+    async def run_before(pilot: Pilot) -> None:
+        pilot.app.theme = "textual-light"
+        await keys_then_settle()(pilot)
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)

@@ -130,8 +130,9 @@ class CrisiswatchApp(App[int]):
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def on_mount(self) -> None:
-        if os.environ.get("NO_COLOR"):
-            # Textual drops every colour; the stylesheet adds reverse/bold/underline instead.
+        if self.no_color:
+            # NO_COLOR (Textual reads and removes it from the environment): colours are
+            # filtered out, so the stylesheet adds reverse/bold/underline where colour spoke.
             self.add_class("-no-color")
         self.push_screen(Dashboard(self.highlighter, self.tz))
         self.set_interval(WATCH_INTERVAL, self.check_store)
