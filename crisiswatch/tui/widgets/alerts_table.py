@@ -23,7 +23,7 @@ class AlertsTable(PagedTable):
         Column("state", 3),
         Column("age", 3, justify="right"),
         Column("feed", 14, min_table_width=70),
-        Column("keywords", 16, min_table_width=110),
+        Column("keywords", 16, min_table_width=100),
         Column("title", None),
     )
     EMPTY = "No alerts match. New ones appear here as they are stored."
