@@ -550,3 +550,16 @@ async def test_live_rows_keep_the_selection_on_its_row_and_the_view_at_the_top(d
         await settle(pilot)
         assert alerts.cursor["title"] == title and alerts.cursor_row == before + 1  # `d` still hits this row
         assert alerts.scroll_y == 0 and alerts.row_at(1)["title"] == "Pucnjava kod Jarinja"  # new row in view
+
+
+async def test_clicking_a_row_selects_it_and_a_second_click_opens_it(data: tui_data.Built) -> None:
+    app = make_app(data)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        alerts = alerts_of(app)
+        await pilot.click(AlertsTable, offset=(20, 3))  # row 0 is under the pane's title line
+        assert alerts.cursor_row == 2 and app.focused is alerts
+        await pilot.click(AlertsTable, offset=(20, 3), times=2)
+        await settle(pilot)
+        assert isinstance(app.screen, DetailScreen)
+        assert app.screen.item["title"] == alerts.row_at(2)["title"]

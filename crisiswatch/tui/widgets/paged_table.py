@@ -429,7 +429,10 @@ class PagedTable(ScrollView, can_focus=True):
             self.post_message(self.Selected(self, row))
 
     def on_click(self, event: events.Click) -> None:
-        index = int(self.scroll_y) + event.y
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return  # the border (pane title) or the scrollbar
+        index = int(self.scroll_y) + offset.y
         if 0 <= index < self.row_count:
             if index == self.cursor_row and event.chain >= 2:
                 self.action_select()
