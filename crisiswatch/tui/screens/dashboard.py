@@ -120,8 +120,17 @@ class Dashboard(Screen[None]):
             self.set_interval(30.0, self._tick_ages)
 
     def _tick_ages(self) -> None:
+        """Every 30 s: ages move on, and new-alert highlights older than ``FRESH_SECONDS`` fade."""
+        self._expire_fresh()
         self.alerts.refresh_rows()
         self.headlines.refresh_rows()
+
+    def _expire_fresh(self) -> bool:
+        now = time.monotonic()
+        expired = [k for k, t in self.fresh.items() if now - t > FRESH_SECONDS]
+        for key in expired:
+            del self.fresh[key]
+        return bool(expired)
 
     def _title_alerts(self) -> None:
         table = self.alerts
@@ -150,10 +159,8 @@ class Dashboard(Screen[None]):
         snap = message.snapshot
         self.query_one(StatusHeader).update_status(snap.status, snap.per_hour)
         self.query_one(EventLog).add(snap.events)
+        expired = self._expire_fresh()
         now = time.monotonic()
-        expired = [k for k, t in self.fresh.items() if now - t > FRESH_SECONDS]
-        for key in expired:
-            del self.fresh[key]
         for alert in snap.new_alerts:
             self.fresh[alert["id"]] = now
         if not snap.first:
@@ -161,7 +168,8 @@ class Dashboard(Screen[None]):
         if snap.new_alerts:
             self._announce(snap.new_alerts)
         elif expired:
-            self._tick_ages()
+            self.alerts.refresh_rows()
+            self.headlines.refresh_rows()
 
     def _schedule_reload(self) -> None:
         """Re-read the tables now, or shortly if the user is pressing keys.
