@@ -10,6 +10,7 @@ raises the alert. Readers (TUI, export) see WAL snapshots and never block writer
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
@@ -32,10 +33,16 @@ from .models import (
 )
 from .text import canonical_link, fold, title_key
 
+try:
+    import fcntl
+except ImportError:  # Windows: SQLite's own locking only
+    fcntl = None  # type: ignore[assignment]
+
 if TYPE_CHECKING:
     import sqlite_utils
 
-BUSY_TIMEOUT_MS = 15_000
+BUSY_TIMEOUT_MS = 60_000
+"""How long a write waits for another process's transaction before giving up with a clear error."""
 ALERT_STATES = ("new", "pinned", "dismissed")
 
 EVENT_KINDS: dict[str, str] = {
@@ -203,9 +210,10 @@ def _explain_sqlite(exc: sqlite3.Error, path: Path) -> StoreError:
 class Store:
     """One connection to the database; use one Store per thread."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path, *, lock_fd: int | None = None) -> None:
         self.conn = conn
         self.path = path
+        self._lock_fd = lock_fd
         self._db: sqlite_utils.Database | None = None
 
     @property
@@ -238,7 +246,7 @@ class Store:
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA foreign_keys = ON")
-            store = cls(conn, path)
+            store = cls(conn, path, lock_fd=None if readonly else _open_lock(path))
             if not readonly:
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
@@ -256,6 +264,9 @@ class Store:
             self.conn.close()
         except sqlite3.Error:
             pass
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     def __enter__(self) -> Store:
         return self
@@ -282,11 +293,34 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """One IMMEDIATE transaction: take the write lock up front so we never deadlock on upgrade."""
+        """One IMMEDIATE transaction: take the write lock up front so we never deadlock on upgrade.
+
+        Writers from several processes (the dashboard's poller, its UI thread, a
+        headless ``poll``) first queue on a kernel lock beside the database.
+        SQLite's own busy wait sleeps and retries, so a process writing feed
+        after feed back to back would starve the others for its whole poll; a
+        blocked ``flock`` is woken the moment the lock is released, so writers
+        take turns. A killed process's lock is released by the kernel.
+        """
+        with self._turn():
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise _explain_sqlite(exc, self.path) from None
+            yield from self._transaction()
+
+    @contextmanager
+    def _turn(self) -> Iterator[None]:
+        if self._lock_fd is None or fcntl is None:
+            yield
+            return
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
         try:
-            self.conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise _explain_sqlite(exc, self.path) from None
+            yield
+        finally:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
         try:
             yield self.conn
         except sqlite3.Error as exc:
@@ -809,6 +843,16 @@ class Store:
             "a.severity, a.state FROM (SELECT id FROM items ORDER BY published DESC, id DESC LIMIT ? OFFSET ?) w "
             "JOIN items i ON i.id = w.id JOIN feeds f ON f.id = i.feed_id LEFT JOIN alerts a ON a.id = i.alert_id "
             "ORDER BY i.published DESC, i.id DESC", (limit, offset))
+
+
+def _open_lock(path: Path) -> int | None:
+    """The writers' turn lock beside the database; without one (read-only dir) SQLite's lock still protects."""
+    if fcntl is None:
+        return None
+    try:
+        return os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError:
+        return None
 
 
 def _story_keys(item: ParsedItem) -> list[str]:
