@@ -866,9 +866,20 @@ def _story_keys(item: ParsedItem) -> list[str]:
 
 
 def fts_query(text: str) -> str:
-    """User words → a safe FTS5 query: every word quoted (no operators injected), prefix-matched."""
-    words = [w.replace('"', "") for w in text.split()]
-    return " ".join(f'"{w}"*' for w in words if w) or '""'
+    """User words → a safe FTS5 query: every word quoted (no operators injected), prefix-matched.
+
+    A word of five or more letters loses a final vowel first, so a search in
+    the nominative also finds the declined forms of the region's languages
+    (mitrovica → mitrovic* finds Mitrovici, Mitrovicës; jarinje → Jarinju).
+    """
+    words = []
+    for word in text.split():
+        word = word.replace('"', "")
+        if len(word) >= 5 and word[-1] in "aeiou":
+            word = word[:-1]
+        if word:
+            words.append(f'"{word}"*')
+    return " ".join(words) or '""'
 
 
 def _human_seconds(seconds: float) -> str:

@@ -234,3 +234,10 @@ def test_search_crosses_scripts(store: Store) -> None:
     assert [r["title"] for r in store.items_page(query="Jarinje")] == ["Прелаз Јариње затворен"]
     assert [r["title"] for r in store.items_page(query="јариње")] == ["Прелаз Јариње затворен"]
     assert store.count_search("mitrovices") == 1
+
+
+def test_search_finds_declined_forms(store: Store) -> None:
+    record(store, "Feed A", [item("1", "Protest u Mitrovici"), item("2", "Policia në Mitrovicës"),
+                             item("3", "Kolona kod Jarinja")], [None, None, None])
+    assert store.count_search("Mitrovica") == 2
+    assert store.count_search("jarinje") == 1
