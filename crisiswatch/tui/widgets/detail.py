@@ -12,7 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ..format import SEVERITY_LABELS, STATE_LABELS, Highlighter, local_time
+from ..format import Highlighter, local_time
 from .paged_table import set_virtual_height
 
 
@@ -41,8 +41,8 @@ def detail_renderable(item: dict[str, Any] | None, highlighter: Highlighter, tz:
     severity = item.get("severity")
     if severity:
         state = item.get("state") or "new"
-        field("Alert", Text.assemble((SEVERITY_LABELS.get(severity, severity), styles.get(severity, "")),
-                                     f" ({severity}) · {STATE_LABELS.get(state, state)} ({state})"))
+        field("Alert", Text.assemble((severity.upper(), styles.get(severity, "")), f" · {state}"))
+        field("Rules", item.get("rules"))
     field("Feed", item.get("feed"))
     if item.get("alert_feeds") and item.get("alert_feeds") != item.get("feed"):
         field("Outlets", item.get("alert_feeds"))
