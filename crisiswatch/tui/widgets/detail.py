@@ -42,7 +42,6 @@ def detail_renderable(item: dict[str, Any] | None, highlighter: Highlighter, tz:
     if severity:
         state = item.get("state") or "new"
         field("Alert", Text.assemble((severity.upper(), styles.get(severity, "")), f" · {state}"))
-        field("Rules", item.get("rules"))
     field("Feed", item.get("feed"))
     if item.get("alert_feeds") and item.get("alert_feeds") != item.get("feed"):
         field("Outlets", item.get("alert_feeds"))
