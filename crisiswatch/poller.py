@@ -79,11 +79,33 @@ class PollSummary:
 _MATCHER: Any = None
 
 
-def _init_worker(keywords: Sequence[Keyword], rules: Sequence[Rule]) -> None:
+def _init_worker(keywords: Sequence[Keyword], rules: Sequence[Rule], owner_pid: int | None = None) -> None:
     global _MATCHER
     from .match import Matcher
 
+    if owner_pid is not None:
+        threading.Thread(target=_exit_with_owner, args=(owner_pid,), name="crisiswatch-owner-watch",
+                         daemon=True).start()
+
     _MATCHER = Matcher(keywords, rules)
+
+
+def _exit_with_owner(owner_pid: int, interval: float = 1.0) -> None:
+    """End this worker when the crisiswatch process that owns the pool is gone.
+
+    A pool worker blocks on its task queue forever, and the forkserver it came
+    from lives while any of its children do: after a ``kill -9`` of crisiswatch
+    they would all stay behind. Polling the owner's pid is the portable way to
+    notice (the worker's parent is the forkserver, so PR_SET_PDEATHSIG cannot help).
+    """
+    while True:
+        time.sleep(interval)
+        try:
+            os.kill(owner_pid, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:
+            pass
 
 
 def parse_and_match(body: bytes, content_type: str | None, url: str, fetched_at: datetime,
@@ -154,7 +176,7 @@ class Poller:
             else:
                 self._pool = ProcessPoolExecutor(
                     max_workers=self.workers, mp_context=_pool_context(), initializer=_init_worker,
-                    initargs=(self.config.keywords, self.config.rules))
+                    initargs=(self.config.keywords, self.config.rules, os.getpid()))
         return self._pool
 
     def close(self) -> None:

@@ -162,3 +162,25 @@ def test_poll_forever_stops_cleanly_on_sigterm(server: str, tmp_path: Path) -> N
     assert sum(line.startswith("polled 1 feeds") for line in lines) >= 2
     assert lines[-1] == "crisiswatch: stopped"
     assert _snapshot(db)["items"] == ITEMS
+
+
+def test_kill_9_leaves_no_helper_processes_behind(config: Path, tmp_path: Path) -> None:
+    """Parse workers, the forkserver and the resource tracker all go when crisiswatch is killed."""
+    import psutil
+
+    proc = subprocess.Popen(_cmd(config, tmp_path / "cw.db"), env=_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    parent = psutil.Process(proc.pid)
+    helpers: list[psutil.Process] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and proc.poll() is None:
+        helpers = parent.children(recursive=True)
+        if any("spawn_main" in " ".join(p.cmdline()) or "forkserver" in " ".join(p.cmdline())
+               for p in helpers if p.is_running()) and len(helpers) >= 3:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None and len(helpers) >= 3, "the poll finished before its process pool was seen"
+    proc.kill()
+    proc.wait(timeout=10)
+    _, alive = psutil.wait_procs(helpers, timeout=10)
+    assert alive == [], [" ".join(p.cmdline())[:120] for p in alive]
