@@ -24,25 +24,6 @@ from .config import ConfigError
 sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 
-def _negative_cache_missing(*names: str) -> None:
-    """Make ``import name`` fail fast for optional modules that are not installed.
-
-    httpcore runs ``try: import sniffio`` inside every lock and event it creates
-    (six per request); anyio 4 no longer installs sniffio, and Python does not
-    cache a failed import, so each attempt rescans sys.path: 1,200 failed imports,
-    ~0.1-0.3 s of CPU per 200-feed poll. A ``None`` entry in sys.modules makes the
-    import raise ImportError at once, which is exactly what httpcore expects.
-    """
-    from importlib.util import find_spec
-
-    for name in names:
-        if name not in sys.modules and find_spec(name) is None:
-            sys.modules[name] = None  # type: ignore[assignment]
-
-
-_negative_cache_missing("sniffio")
-
-
 class _Formatter(argparse.RawDescriptionHelpFormatter):
     pass
 
