@@ -9,11 +9,10 @@ from rich.console import Group, NewLine
 from rich.table import Table
 from rich.text import Text
 from textual.binding import Binding, BindingType
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ..format import Highlighter, local_time
-from .paged_table import set_virtual_height
+from .paged_table import BaseStyleCache, set_virtual_height
 
 
 def detail_renderable(item: dict[str, Any] | None, highlighter: Highlighter, tz: tzinfo | None,
@@ -64,7 +63,7 @@ def detail_renderable(item: dict[str, Any] | None, highlighter: Highlighter, tz:
     return Group(*parts)
 
 
-class DetailPane(ScrollView, can_focus=True):
+class DetailPane(BaseStyleCache, can_focus=True):
     """A scrollable view of one item, drawn with the Line API.
 
     A Static in a scrolling container would need a screen layout on every
@@ -144,5 +143,5 @@ class DetailPane(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         index = int(self.scroll_y) + y
         if index >= len(self._strips):
-            return Strip.blank(width, self.rich_style)
-        return self._strips[index].crop_extend(0, width, None).apply_style(self.rich_style)
+            return Strip.blank(width, self.base_style)
+        return self._strips[index].crop_extend(0, width, None).apply_style(self.base_style)

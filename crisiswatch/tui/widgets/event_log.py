@@ -10,11 +10,10 @@ from typing import Any, ClassVar
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ..format import local_time
-from .paged_table import set_virtual_height
+from .paged_table import BaseStyleCache, set_virtual_height
 
 KIND_LABELS: dict[str, str] = {
     "poll_started": "poll",
@@ -51,7 +50,7 @@ KIND_CLASS: dict[str, str] = {
 }
 
 
-class EventLog(ScrollView, can_focus=True):
+class EventLog(BaseStyleCache, can_focus=True):
     """The last ``MAX_LINES`` events, oldest first, following the end while scrolled to the bottom.
 
     A Line API widget: each event becomes Text only when its line is on screen,
@@ -143,7 +142,7 @@ class EventLog(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        base = self.base_style
         index = int(self.scroll_y) + y
         if index >= len(self.events):
             return Strip.blank(width, base)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from rich.style import Style
 from rich.text import Text
@@ -64,7 +64,35 @@ def set_virtual_height(view: ScrollView, rows: int) -> None:
     view.refresh()
 
 
-class PagedTable(ScrollView, can_focus=True):
+class BaseStyleCache(ScrollView):
+    """``rich_style`` resolved once per refresh, not once per line.
+
+    Textual computes ``rich_style`` afresh on every access by walking all the
+    ancestors' styles; Line API widgets want it for every line they draw, and
+    during a poll that was about a tenth of each frame. It is dropped whenever
+    the widget refreshes or its styles change, so it never goes stale.
+    """
+
+    _base_style: Style | None = None
+
+    @property
+    def base_style(self) -> Style:
+        style = self._base_style
+        if style is None:
+            style = self._base_style = self.rich_style
+        return style
+
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False,
+                recompose: bool = False) -> Self:
+        self._base_style = None
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    def notify_style_update(self) -> None:
+        self._base_style = None
+        super().notify_style_update()
+
+
+class PagedTable(BaseStyleCache, can_focus=True):
     """Rows from ``fetch`` (subclass hook), rendered by ``cells`` (subclass hook)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -316,7 +344,7 @@ class PagedTable(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        base = self.base_style
         index = int(self.scroll_y) + y
         if self.row_count == 0:
             if y == 0 and self.loaded:
