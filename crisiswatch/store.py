@@ -778,6 +778,21 @@ class Store:
     # -- streaming reads for export -------------------------------------------
     def iter_rows(self, table: str, *, since: str | None = None) -> Generator[dict[str, Any], None, None]:
         """Rows for export in time order, streamed from one read snapshot (constant memory)."""
+        batches = self.iter_row_batches(table, since=since)
+        try:
+            for keys, batch in batches:
+                for row in batch:
+                    yield dict(zip(keys, row, strict=True))
+        finally:
+            batches.close()
+
+    def iter_row_batches(self, table: str, *, since: str | None = None,
+                         ) -> Generator[tuple[list[str], list[tuple[Any, ...]]], None, None]:
+        """:meth:`iter_rows` as (column names, list of up to 1000 row tuples): no dict per row.
+
+        The export writes cells straight from the tuples; a dict per row was ~15%
+        of a 1M-row export.
+        """
         queries = {
             "events": ("SELECT time, kind, feed, title, link, keywords, detail FROM events", "time", "id"),
             "alerts": ("SELECT a.id, a.created AS time, a.published, a.severity, a.keywords, a.rules, a.feeds, "
@@ -793,15 +808,13 @@ class Store:
             params.append(since)
         sql += f" ORDER BY {order}"
         with self.snapshot() as conn:
-            # Plain tuples zipped with the column names: ~25% cheaper per row than
-            # dict(sqlite3.Row), which is ~1.3 s of a 1M-row export.
+            # Plain tuples: ~25% cheaper per row than dict(sqlite3.Row).
             cursor = conn.cursor()
             cursor.row_factory = None
             cursor.execute(sql, params)
             keys = [d[0] for d in cursor.description]
             while batch := cursor.fetchmany(1000):
-                for row in batch:
-                    yield dict(zip(keys, row, strict=True))
+                yield keys, batch
 
 
     # -- dashboard paging (added for the TUI; additions only) ---------------------------
