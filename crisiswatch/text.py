@@ -228,7 +228,16 @@ def _build_tables() -> tuple[dict[int, str], re.Pattern[str], re.Pattern[str]]:
     return table, unknown, irregular_re
 
 
-_TABLE, _UNKNOWN, _IRREGULAR = _build_tables()
+_TABLES: tuple[dict[int, str], re.Pattern[str], re.Pattern[str]] | None = None
+""":func:`_build_tables`, built on first use: most text folds through the code pages below,
+and building costs tens of ms that every command would otherwise pay at import."""
+
+
+def _tables() -> tuple[dict[int, str], re.Pattern[str], re.Pattern[str]]:
+    global _TABLES
+    if _TABLES is None:
+        _TABLES = _build_tables()  # idempotent: two threads racing here build equal tables
+    return _TABLES
 
 
 class _Codepage:
@@ -470,12 +479,13 @@ def _fast(text: str) -> Normalised | None:
 
 def _fast_general(text: str) -> Normalised | None:
     """``str.translate`` over the precomputed table, for known characters outside the code pages."""
-    if _UNKNOWN.search(text):
+    table, unknown, irregular_re = _tables()
+    if unknown.search(text):
         return None
-    folded = text.translate(_TABLE)
+    folded = text.translate(table)
     irregular = None
-    if _IRREGULAR.search(text):
-        irregular = [m.start() for m in _IRREGULAR.finditer(text)]
+    if irregular_re.search(text):
+        irregular = [m.start() for m in irregular_re.finditer(text)]
     return Normalised._translated(folded, text, irregular)
 
 
