@@ -450,7 +450,12 @@ class Normalised:
 
 
 def _has_markup(text: str) -> bool:
-    return ("<" in text or "&" in text) and _HTML_TOKEN.search(text) is not None
+    lt, amp = text.find("<"), text.find("&")
+    if lt < 0 and amp < 0:
+        return False
+    # Every token starts with "<" or "&": start the (alternation, so per-position) scan there.
+    start = amp if lt < 0 else lt if amp < 0 else min(lt, amp)
+    return _HTML_TOKEN.search(text, start) is not None
 
 
 def _fast(text: str) -> Normalised | None:
