@@ -347,7 +347,10 @@ def _clean_link(raw: object, base: str) -> str | None:
     if not isinstance(raw, str):
         return None
     raw = raw.strip()
-    if not raw or any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in raw):
+    # isprintable() is False for every control character and every whitespace but " ":
+    # a printable link without a space needs no per-character scan (nearly all of them).
+    if not raw or not (raw.isprintable() and " " not in raw) and any(
+            ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in raw):
         raw = "".join(raw.split())
         if not raw or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in raw):
             return None
