@@ -26,6 +26,7 @@ class AlertsTable(PagedTable):
         Column("keywords", 16, min_table_width=100),
         Column("title", None),
     )
+    VOLATILE = "age"
     EMPTY = "No alerts match. New ones appear here as they are stored."
 
     def __init__(self, db: Database, highlighter: Highlighter, clock: Callable[[], datetime],
@@ -49,8 +50,11 @@ class AlertsTable(PagedTable):
             self._now = self.clock()
         return super().render_line(y)
 
+    def static_key(self, row: dict[str, Any]) -> Hashable:
+        return (tuple(row.values()), row["id"] in self.fresh)
+
     def line_key(self, row: dict[str, Any]) -> Hashable:
-        return (tuple(row.values()), age(row["created"], self._now), row["id"] in self.fresh)
+        return (self.static_key(row), age(row["created"], self._now))
 
     def cells(self, row: dict[str, Any], columns: Sequence[Column]) -> list[Text]:
         severity = row["severity"]

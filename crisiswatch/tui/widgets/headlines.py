@@ -23,6 +23,7 @@ class Headlines(PagedTable):
         Column("feed", 16, min_table_width=70),
         Column("title", None),
     )
+    VOLATILE = "age"
     EMPTY = "No headlines yet. They appear here after the first poll."
 
     def __init__(self, db: Database, highlighter: Highlighter, clock: Callable[[], datetime],
@@ -60,8 +61,11 @@ class Headlines(PagedTable):
             self._now = self.clock()
         return super().render_line(y)
 
+    def static_key(self, row: dict[str, Any]) -> Hashable:
+        return (tuple(row.values()), row.get("alert_id") in self.fresh)
+
     def line_key(self, row: dict[str, Any]) -> Hashable:
-        return (tuple(row.values()), age(row["published"], self._now), row.get("alert_id") in self.fresh)
+        return (self.static_key(row), age(row["published"], self._now))
 
     def cells(self, row: dict[str, Any], columns: Sequence[Column]) -> list[Text]:
         out: list[Text] = []

@@ -122,6 +122,9 @@ class PagedTable(BaseStyleCache, can_focus=True):
     }
 
     COLUMNS: ClassVar[Sequence[Column]] = ()
+    VOLATILE: ClassVar[str | None] = None
+    """The key of a column whose text moves with the clock (ages): rows are rendered and cached
+    without it, and just that cell is drawn over them, so a new second does not re-render the row."""
     EMPTY: ClassVar[str] = "Nothing here yet."
 
     cursor_row: reactive[int] = reactive(0, always_update=True)
@@ -160,6 +163,7 @@ class PagedTable(BaseStyleCache, can_focus=True):
         self._cursor_key: Any = None
         self._styles: dict[str, Style] = {}
         self._lines: dict[Hashable, Strip] = {}
+        self._static: dict[Hashable, Strip] = {}
         self._layouts: dict[int, list[tuple[Column, int]]] = {}
 
     # -- subclass hooks ----------------------------------------------------------------
@@ -323,6 +327,7 @@ class PagedTable(BaseStyleCache, can_focus=True):
         super().notify_style_update()
         self._styles.clear()
         self._lines.clear()
+        self._static.clear()
         self._layouts.clear()
 
     def style_for(self, name: str) -> Style:
@@ -375,7 +380,7 @@ class PagedTable(BaseStyleCache, can_focus=True):
         cached = self._lines.get(key)
         if cached is not None:
             return cached
-        strip = self._render_row(row, width, is_cursor, base)
+        strip = self._compose_row(row, width, is_cursor, base)
         if len(self._lines) > 2000:
             self._lines.clear()
         self._lines[key] = strip
@@ -385,24 +390,61 @@ class PagedTable(BaseStyleCache, can_focus=True):
         """Everything a rendered row depends on; subclasses add time-dependent parts (ages)."""
         return tuple(row.values())
 
-    def _render_row(self, row: dict[str, Any], width: int, is_cursor: bool, base: Style) -> Strip:
+    def static_key(self, row: dict[str, Any]) -> Hashable:
+        """Everything a row depends on except the ``VOLATILE`` column."""
+        return self.line_key(row)
+
+    def _compose_row(self, row: dict[str, Any], width: int, is_cursor: bool, base: Style) -> Strip:
+        """The row from its cached clock-independent part, with the ``VOLATILE`` cell drawn in."""
+        slot = None
+        if self.VOLATILE is not None:
+            x = 0
+            for column, col_width in self.layout(width):
+                if column.key == self.VOLATILE:
+                    slot = (x, col_width, column)
+                    break
+                x += col_width + 1
+        if slot is None or slot[0] + slot[1] > width:
+            return self._render_row(row, width, is_cursor, base)
+        key = (self.static_key(row), width, is_cursor, self.has_focus if is_cursor else None)
+        static = self._static.get(key)
+        if static is None:
+            static = self._render_row(row, width, is_cursor, base, blank=self.VOLATILE)
+            if len(self._static) > 2000:
+                self._static.clear()
+            self._static[key] = static
+        x, col_width, column = slot
+        cell = self._fit(self.cells(row, [column])[0], column, col_width)
+        self._style_row(cell, row, is_cursor)
+        piece = Strip(cell.render(self.app.console), col_width).apply_style(base)
+        return Strip.join([static.crop(0, x), piece, static.crop(x + col_width, width)])
+
+    @staticmethod
+    def _fit(cell: Text, column: Column, col_width: int) -> Text:
+        cell.truncate(col_width, overflow="ellipsis", pad=True)
+        if column.justify == "right" and cell.cell_len < col_width:
+            cell.pad_left(col_width - cell.cell_len)
+        return cell
+
+    def _style_row(self, line: Text, row: dict[str, Any], is_cursor: bool) -> None:
+        extra = self.row_style(row)
+        if extra is not None:
+            line.stylize_before(extra)
+        if is_cursor:
+            line.stylize(self.style_for("cursor" if self.has_focus else "cursor-blurred"))
+
+    def _render_row(self, row: dict[str, Any], width: int, is_cursor: bool, base: Style,
+                    blank: str | None = None) -> Strip:
         columns = self.layout(width)
         line = Text(no_wrap=True, end="")
         for n, ((column, col_width), cell) in enumerate(zip(columns, self.cells(row, [c for c, _ in columns]),
                                                              strict=True)):
             if n:
                 line.append(" ")
-            cell.truncate(col_width, overflow="ellipsis", pad=True)
-            if column.justify == "right" and cell.cell_len < col_width:
-                cell.pad_left(col_width - cell.cell_len)
-            line.append_text(cell)
+            line.append_text(self._fit(Text("") if column.key == blank else cell, column, col_width))
         # Exactly the pane's width, so the cursor bar reaches the edge and the Strip needs no cropping.
         line.truncate(width, overflow="crop", pad=True)
-        extra = self.row_style(row)
-        if extra is not None:
-            line.stylize_before(extra)
-        if is_cursor:
-            line.stylize(self.style_for("cursor" if self.has_focus else "cursor-blurred"))
+        self._style_row(line, row, is_cursor)
         return Strip(line.render(self.app.console), width).apply_style(base)
 
     # -- cursor --------------------------------------------------------------------------------
@@ -476,6 +518,7 @@ class PagedTable(BaseStyleCache, can_focus=True):
     def refresh_rows(self) -> None:
         """Redraw (e.g. the ages) without re-reading."""
         self._lines.clear()
+        self._static.clear()
         self.refresh()
 
     def visible_region(self) -> Region:
