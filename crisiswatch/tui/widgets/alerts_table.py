@@ -39,6 +39,9 @@ class AlertsTable(PagedTable):
         self.show_dismissed = False
         self._now = clock()
 
+    def view_key(self) -> Hashable:
+        return (self.min_severity, self.show_dismissed)
+
     def fetch_count(self, store: Any) -> int:
         return store.count_alerts(min_severity=self.min_severity, show_dismissed=self.show_dismissed)
 

@@ -28,6 +28,7 @@ class StatusHeader(Horizontal):
         self.live_clock = live_clock
         self.status: dict[str, Any] = {}
         self.polling = True
+        self._shown: dict[str, Text] = {}
 
     def compose(self) -> ComposeResult:
         yield Static(Text("crisiswatch"), id="app-title")
@@ -45,14 +46,16 @@ class StatusHeader(Horizontal):
 
     def tick(self) -> None:
         now = self.clock().astimezone(self.tz)
-        self.query_one("#clock", Static).update(Text(now.strftime("%H:%M %Z").strip()), layout=False)
+        self._update("#clock", Text(now.strftime("%H:%M %Z").strip()))
         self._render_status()
 
     def update_status(self, status: dict[str, Any], per_hour: list[int]) -> None:
         self.status = status
         self._render_status()
-        self.query_one("#sparkline", Sparkline).data = per_hour
-        self.query_one("#sparkline", Sparkline).tooltip = f"alerts per hour, last 24 h (max {max(per_hour or [0])})"
+        sparkline = self.query_one("#sparkline", Sparkline)
+        if sparkline.data != per_hour or sparkline.tooltip is None:
+            sparkline.data = per_hour
+            sparkline.tooltip = f"alerts per hour, last 24 h (max {max(per_hour or [0])})"
 
     def _render_status(self) -> None:
         s = self.status
@@ -71,4 +74,10 @@ class StatusHeader(Horizontal):
             (f"{s.get('alerts_pinned', 0)} pinned", self._style("pinned")),
             no_wrap=True, end="",
         )
-        self.query_one("#status", Static).update(text, layout=False)
+        self._update("#status", text)
+
+    def _update(self, selector: str, text: Text) -> None:
+        """Repaint a part only when its text changed (status updates arrive every store change)."""
+        if self._shown.get(selector) != text:
+            self._shown[selector] = text
+            self.query_one(selector, Static).update(text, layout=False)

@@ -35,6 +35,9 @@ class Headlines(PagedTable):
         self.query_text = ""
         self._now = clock()
 
+    def view_key(self) -> Hashable:
+        return self.query_text
+
     def fetch_count(self, store: Any) -> int:
         if self.query_text:
             return store.count_search(self.query_text)

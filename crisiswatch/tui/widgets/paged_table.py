@@ -164,6 +164,7 @@ class PagedTable(BaseStyleCache, can_focus=True):
         self._styles: dict[str, Style] = {}
         self._lines: dict[Hashable, Strip] = {}
         self._static: dict[Hashable, Strip] = {}
+        self._loaded_view: Hashable = None
         self._layouts: dict[int, list[tuple[Column, int]]] = {}
 
     # -- subclass hooks ----------------------------------------------------------------
@@ -220,8 +221,13 @@ class PagedTable(BaseStyleCache, can_focus=True):
         last = (max(top + height, self.cursor_row + 1)) // PAGE
         return range(first, last + 1)
 
+    def view_key(self) -> Hashable:
+        """What selects the rows (filters, a search query): a reload under a new one always repaints."""
+        return None
+
     async def _reload(self, generation: int) -> None:
         pages = self._visible_pages()
+        view = self.view_key()
 
         def read(store: Any) -> tuple[int, dict[int, list[dict[str, Any]]]]:
             count = self.fetch_count(store)
@@ -234,7 +240,16 @@ class PagedTable(BaseStyleCache, can_focus=True):
         count, fresh = await self.db.call(read)
         if generation != self._generation:
             return
+        if (self.loaded and view == self._loaded_view and count == self.row_count
+                and all(self._pages.get(page) == rows for page, rows in fresh.items())):
+            # Nothing visible changed (a poll of unchanged feeds, or a write to another
+            # table): keep the pane as drawn; a repaint would only compete with the keys.
+            self._stale = {}
+            self._pages = fresh
+            self._loading.clear()
+            return
         old_index = self.cursor_row
+        self._loaded_view = view
         self._stale = {}
         self._pages = fresh
         self._loading.clear()
