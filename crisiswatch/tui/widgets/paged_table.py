@@ -127,7 +127,9 @@ class PagedTable(BaseStyleCache, can_focus=True):
     without it, and just that cell is drawn over them, so a new second does not re-render the row."""
     EMPTY: ClassVar[str] = "Nothing here yet."
 
-    cursor_row: reactive[int] = reactive(0, always_update=True)
+    cursor_row: reactive[int] = reactive(0, always_update=True, repaint=False)
+    """``repaint=False``: the watcher repaints just the two rows that changed (a reactive's default
+    repaint would redraw the whole pane on every key press)."""
 
     class Highlighted(Message):
         """The cursor moved to ``row`` (None when the table is empty)."""
