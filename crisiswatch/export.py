@@ -157,8 +157,7 @@ def _write_batches(table: str, fmt: str, batches: Iterable[tuple[list[str], list
     a false alarm (␞ inside a cell) only costs the per-cell path.
     """
     if fmt != "csv":
-        return write(table, fmt, (dict(zip(keys, row, strict=True)) for keys, batch in batches for row in batch),
-                     out)
+        return _write_json(fmt, _json_batches(table, batches), out)
     columns = COLUMNS[table]
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(columns)
@@ -175,6 +174,39 @@ def _write_batches(table: str, fmt: str, batches: Iterable[tuple[list[str], list
         else:
             writer.writerows([[cell(v) for v in row] for row in rows_out])
         count += len(batch)
+    return count
+
+
+def _json_batches(table: str, batches: Iterable[tuple[list[str], list[tuple[Any, ...]]]]) -> Iterable[str]:
+    """Encoded :func:`_json_row` of every row; a batch that is all printable skips ``_clean`` per cell."""
+    for keys, batch in batches:
+        split = [(keys.index(k), k) for k in (("keywords", "rules", "feeds") if table == "alerts" else
+                                              ("keywords",) if table == "events" else ())]
+        surge = keys.index("surge") if table == "alerts" else -1
+        printable = _SEP.join(map(str, itertools.chain.from_iterable(batch))).isprintable()
+        for row in batch:
+            out = dict(zip(keys, row if printable else [_clean(v) if isinstance(v, str) else v for v in row],
+                           strict=True))
+            for i, key in split:
+                out[key] = _split(row[i])
+            if surge >= 0:
+                out["surge"] = bool(row[surge])
+            yield _ENCODE(out)
+
+
+def _write_json(fmt: str, encoded: Iterable[str], out: TextIO) -> int:
+    count = 0
+    if fmt == "jsonl":
+        for line in encoded:
+            out.write(line + "\n")
+            count += 1
+    else:
+        out.write("[")
+        for line in encoded:
+            out.write(",\n" if count else "\n")
+            out.write(line)
+            count += 1
+        out.write("\n]\n" if count else "]\n")
     return count
 
 
