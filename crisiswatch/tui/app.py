@@ -177,7 +177,8 @@ class CrisiswatchApp(App[int]):
         poller = Poller(self.config, store, notifier=notifier)
         self._poller = poller
         try:
-            await poller.run(asyncio.Event())
+            await poller.run(asyncio.Event(), on_error=lambda message: self.call_from_thread(
+                self.notify, message, title="Polling", severity="error", timeout=20, markup=False))
         except asyncio.CancelledError:
             pass
         except Exception as exc:  # a broken poller must say so, not take the dashboard down
