@@ -10,12 +10,13 @@ from rich.style import Style
 from rich.text import Text
 
 from ...models import SEVERITIES
-from ..format import SEVERITY_LABELS, STATE_LABELS, Highlighter, age, first_feed
+from ..format import SEVERITY_LABELS, STATE_LABELS, Highlighter, first_feed
 from ..reader import Database
-from .paged_table import Column, PagedTable
+from .aged_table import AgedTable
+from .paged_table import Column
 
 
-class AlertsTable(PagedTable):
+class AlertsTable(AgedTable):
     """Alerts filtered by minimum severity, with dismissed ones hidden unless asked for."""
 
     COLUMNS: ClassVar[Sequence[Column]] = (
@@ -26,18 +27,17 @@ class AlertsTable(PagedTable):
         Column("keywords", 16, min_table_width=100),
         Column("title", None),
     )
-    VOLATILE = "age"
+    TIME_FIELD = "created"
     EMPTY = "No alerts match. New ones appear here as they are stored."
 
     def __init__(self, db: Database, highlighter: Highlighter, clock: Callable[[], datetime],
                  fresh: dict[int, float], *, id: str | None = None) -> None:
-        super().__init__(db, id=id)
-        self.highlighter = highlighter
-        self.clock = clock
-        self.fresh = fresh
+        super().__init__(db, highlighter, clock, fresh, id=id)
         self.min_severity = "low"
         self.show_dismissed = False
-        self._now = clock()
+
+    def fresh_id(self, row: dict[str, Any]) -> int | None:
+        return row["id"]
 
     def view_key(self) -> Hashable:
         return (self.min_severity, self.show_dismissed)
@@ -47,17 +47,6 @@ class AlertsTable(PagedTable):
 
     def fetch(self, store: Any, offset: int, limit: int) -> list[dict[str, Any]]:
         return store.alerts_window(offset, limit, min_severity=self.min_severity, show_dismissed=self.show_dismissed)
-
-    def render_line(self, y: int):  # type: ignore[override]
-        if y == 0:
-            self._now = self.clock()
-        return super().render_line(y)
-
-    def static_key(self, row: dict[str, Any]) -> Hashable:
-        return (tuple(row.values()), row["id"] in self.fresh)
-
-    def line_key(self, row: dict[str, Any]) -> Hashable:
-        return (self.static_key(row), age(row["created"], self._now))
 
     def cells(self, row: dict[str, Any], columns: Sequence[Column]) -> list[Text]:
         severity = row["severity"]
@@ -71,7 +60,7 @@ class AlertsTable(PagedTable):
                 style = self.style_for("pinned") if state == "pinned" else self.style_for("muted")
                 out.append(Text(STATE_LABELS.get(state, state), style=style))
             elif key == "age":
-                out.append(Text(age(row["created"], self._now), style=self.style_for("muted")))
+                out.append(Text(self.age_of(row), style=self.style_for("muted")))
             elif key == "feed":
                 out.append(Text(first_feed(row["feeds"], row.get("feed_count") or 1)))
             elif key == "keywords":
@@ -86,9 +75,7 @@ class AlertsTable(PagedTable):
     def row_style(self, row: dict[str, Any]) -> Style | None:
         if row["state"] == "dismissed":
             return self.style_for("dim")
-        if row["id"] in self.fresh:
-            return self.style_for("fresh")
-        return None
+        return self.fresh_style(row)
 
     def cycle_severity(self) -> str:
         self.min_severity = SEVERITIES[(SEVERITIES.index(self.min_severity) + 1) % len(SEVERITIES)]

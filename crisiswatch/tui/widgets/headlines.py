@@ -9,12 +9,13 @@ from typing import Any, ClassVar
 from rich.style import Style
 from rich.text import Text
 
-from ..format import SEVERITY_LABELS, Highlighter, age
+from ..format import SEVERITY_LABELS, Highlighter
 from ..reader import Database
-from .paged_table import Column, PagedTable
+from .aged_table import AgedTable
+from .paged_table import Column
 
 
-class Headlines(PagedTable):
+class Headlines(AgedTable):
     """Items newest first; ``query`` switches to FTS5 search over titles and summaries."""
 
     COLUMNS: ClassVar[Sequence[Column]] = (
@@ -23,17 +24,16 @@ class Headlines(PagedTable):
         Column("feed", 16, min_table_width=70),
         Column("title", None),
     )
-    VOLATILE = "age"
+    TIME_FIELD = "published"
     EMPTY = "No headlines yet. They appear here after the first poll."
 
     def __init__(self, db: Database, highlighter: Highlighter, clock: Callable[[], datetime],
                  fresh: dict[int, float], *, id: str | None = None) -> None:
-        super().__init__(db, id=id)
-        self.highlighter = highlighter
-        self.clock = clock
-        self.fresh = fresh
+        super().__init__(db, highlighter, clock, fresh, id=id)
         self.query_text = ""
-        self._now = clock()
+
+    def fresh_id(self, row: dict[str, Any]) -> int | None:
+        return row.get("alert_id")
 
     def view_key(self) -> Hashable:
         return self.query_text
@@ -59,23 +59,12 @@ class Headlines(PagedTable):
     def empty_text(self) -> str:
         return f"No headline matches “{self.query_text}”." if self.query_text else self.EMPTY
 
-    def render_line(self, y: int):  # type: ignore[override]
-        if y == 0:
-            self._now = self.clock()
-        return super().render_line(y)
-
-    def static_key(self, row: dict[str, Any]) -> Hashable:
-        return (tuple(row.values()), row.get("alert_id") in self.fresh)
-
-    def line_key(self, row: dict[str, Any]) -> Hashable:
-        return (self.static_key(row), age(row["published"], self._now))
-
     def cells(self, row: dict[str, Any], columns: Sequence[Column]) -> list[Text]:
         out: list[Text] = []
         for column in columns:
             key = column.key
             if key == "age":
-                out.append(Text(age(row["published"], self._now), style=self.style_for("muted")))
+                out.append(Text(self.age_of(row), style=self.style_for("muted")))
             elif key == "severity":
                 severity = row.get("severity")
                 if severity and row.get("state") != "dismissed":
@@ -89,7 +78,4 @@ class Headlines(PagedTable):
         return out
 
     def row_style(self, row: dict[str, Any]) -> Style | None:
-        alert_id = row.get("alert_id")
-        if alert_id is not None and alert_id in self.fresh:
-            return self.style_for("fresh")
-        return None
+        return self.fresh_style(row)
