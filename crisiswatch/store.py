@@ -230,6 +230,11 @@ class Store:
             self._db = sqlite_utils.Database(self.conn)
         return self._db
 
+    def table_counts(self) -> dict[str, int]:
+        """Rows per table, for ``check``: sqlite-utils knows the tables, FTS shadows included, so skip those."""
+        return {name: self.db[name].count for name in self.db.table_names()
+                if not name.startswith("items_fts")}
+
     # -- opening -------------------------------------------------------------
     @classmethod
     def open(cls, path: Path | str, *, readonly: bool = False) -> Store:

@@ -183,3 +183,12 @@ def test_export_into_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
                           shell=True, capture_output=True, text=True, env=env, timeout=60)
     assert proc.stdout.startswith("time,kind,feed")
     assert proc.stderr == ""
+
+
+def test_check_reports_the_database(setup: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    cfg, db = setup
+    assert main(["--config", str(cfg), "--db", str(db), "check"]) == 0
+    assert "(not created yet)" in capsys.readouterr().out
+    poll(cfg, db, capsys)
+    assert main(["--config", str(cfg), "--db", str(db), "check"]) == 0
+    assert "(schema 1: 4 feeds, 7 items, 4 alerts," in capsys.readouterr().out
