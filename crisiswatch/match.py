@@ -67,7 +67,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .models import SEVERITIES, Assessment, Hit
-from .text import fold, normalise
+from .text import Normalised, fold, normalise
 
 if TYPE_CHECKING:
     from .config import Config, Keyword, Rule
@@ -426,11 +426,16 @@ class Matcher:
         return cls(cfg.keywords, cfg.rules)
 
     # -- finding -----------------------------------------------------------
-    def find(self, text: str) -> list[Hit]:
-        """Every keyword occurrence, sorted by start, with offsets into ``text`` as given."""
+    def find(self, text: str, norm: Normalised | None = None) -> list[Hit]:
+        """Every keyword occurrence, sorted by start, with offsets into ``text`` as given.
+
+        ``norm`` is ``normalise(text)`` when the caller already has it (the poller
+        folds the same text for search), so it is not computed twice.
+        """
         if not text:
             return []
-        norm = normalise(text)
+        if norm is None:
+            norm = normalise(text)
         # The pattern starts with one non-word character (a charset sre can scan for
         # in C) instead of a lookbehind tried at every position; a leading space
         # gives the first word one. Positions below are in ``padded``.
@@ -569,7 +574,8 @@ class Matcher:
         return out
 
     # -- assessing -----------------------------------------------------------
-    def assess(self, title: str, summary: str = "") -> Assessment:
+    def assess(self, title: str, summary: str = "", *,
+               normalised: tuple[Normalised, Normalised] | None = None) -> Assessment:
         """The alert verdict for one item.
 
         Hits from the summary are shifted by ``len(title) + 1``: offsets index
@@ -581,10 +587,11 @@ class Matcher:
         dangerous" outranks "this is usually noise", because a missed alert is
         the worst failure.
         """
-        hits = self.find(title or "")
+        title_norm, summary_norm = normalised if normalised is not None else (None, None)
+        hits = self.find(title or "", title_norm)
         if summary:
             shift = len(title or "") + 1
-            for h in self.find(summary):
+            for h in self.find(summary, summary_norm):
                 hits.append(
                     Hit(h.keyword, h.matched, h.start + shift, h.end + shift, h.severity, h.alias, h.normalised, h.ending)
                 )

@@ -116,16 +116,19 @@ def parse_and_match(body: bytes, content_type: str | None, url: str, fetched_at:
     writer thread and spreads it across cores.
     """
     from .parse import parse_feed
-    from .text import fold
+    from .text import normalise
 
     parsed = parse_feed(body, content_type=content_type, url=url, fetched_at=fetched_at)
     if parsed.error:
         return parsed, [], []
     assessments: list[Assessment | None] = []
+    search_texts: list[tuple[str, str]] = []
     for item in parsed.items:
-        verdict = _MATCHER.assess(item.title, item.summary)
+        norms = (normalise(item.title), normalise(item.summary))  # once, for matching and for search
+        verdict = _MATCHER.assess(item.title, item.summary, normalised=norms)
         assessments.append(verdict if verdict.severity is not None else None)
-    return parsed, assessments, [(fold(item.title), fold(item.summary)) for item in parsed.items]
+        search_texts.append((norms[0].text, norms[1].text))
+    return parsed, assessments, search_texts
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:
