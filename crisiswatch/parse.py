@@ -36,6 +36,7 @@ import feedparser
 from feedparser.encodings import convert_to_utf8
 from feedparser.exceptions import CharacterEncodingOverride
 
+from . import fastfeed
 from .models import ParsedFeed, ParsedItem
 from .text import plain_text, strip_unsafe
 
@@ -158,6 +159,16 @@ def _parse(body: bytes, content_type: str | None, url: str, fetched_at: datetime
     if cut < len(data):
         data = data[:cut]
 
+    # Plain RSS 2.0 / Atom 1.0 (most news feeds) take the fast path, which gives
+    # feedparser's answer ~10× faster; anything else it declines goes to feedparser.
+    fast = fastfeed.read(data) if decoded and cut == len(data) else None
+    if fast is not None:
+        raw_title, entries = fast
+        items = _items(entries, url, fetched_at)
+        if items:
+            return ParsedFeed(plain_text(_head(raw_title, FEED_TITLE_MAX), max_len=FEED_TITLE_MAX) or None,
+                              tuple(items.values()))
+
     response_headers: dict[str, str] = {}
     if decoded:
         response_headers["content-type"] = "application/xml; charset=utf-8"
@@ -174,17 +185,9 @@ def _parse(body: bytes, content_type: str | None, url: str, fetched_at: datetime
         resolve_relative_uris=False,
         sanitize_html=False,
     )
-    entries = parsed.get("entries") or []
     feed_info = parsed.get("feed") or {}
     feed_title = plain_text(_head(feed_info.get("title"), FEED_TITLE_MAX), max_len=FEED_TITLE_MAX) or None
-
-    items: dict[str, ParsedItem] = {}
-    for entry in entries:
-        item = _item(entry, url, fetched_at)
-        if item is not None and item.key not in items:
-            items[item.key] = item
-            if len(items) >= MAX_ITEMS:
-                break
+    items = _items(parsed.get("entries") or [], url, fetched_at)
 
     if not items:
         if _looks_like_html(root, content_type):
@@ -194,6 +197,18 @@ def _parse(body: bytes, content_type: str | None, url: str, fetched_at: datetime
         if not parsed.get("version") and not feed_title:
             return ParsedFeed(None, (), error=f"not a feed: the document's root element is <{root[:40]}>")
     return ParsedFeed(feed_title, tuple(items.values()))
+
+
+def _items(entries: Any, base: str, fetched_at: datetime) -> dict[str, ParsedItem]:
+    """Entries (feedparser's, or the fast path's in the same shape) → items by key, first one wins."""
+    items: dict[str, ParsedItem] = {}
+    for entry in entries:
+        item = _item(entry, base, fetched_at)
+        if item is not None and item.key not in items:
+            items[item.key] = item
+            if len(items) >= MAX_ITEMS:
+                break
+    return items
 
 
 def _nth(data: bytes, needle: bytes, n: int) -> int:
