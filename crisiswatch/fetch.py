@@ -501,7 +501,7 @@ class Fetcher:
                         return await self._finish(url, current, response, hops > 0 and permanent, etag,
                                                   last_modified, progress)
                 finally:
-                    await response.aclose()
+                    await _release(response)
             # Redirect bookkeeping happens after the slot is released.
             hops += 1
             permanent = permanent and status in _PERMANENT
@@ -587,6 +587,33 @@ class Fetcher:
                 raise _Fault("size", over, status=response.status_code)
             body.write(piece)
         return body.getvalue()
+
+
+_DRAIN_MAX = 64 * 1024
+"""Unread body bytes we will read and discard to keep a connection alive (a 304, a redirect, an error page)."""
+
+
+async def _release(response: httpx.Response) -> None:
+    """Close a response, keeping its connection for reuse when that is cheap.
+
+    httpcore drops a connection whose response was not read to the end, so a
+    304 closed unread costs a fresh TCP (and TLS) handshake on the next request
+    to that host: 200 conditional GETs became 200 connections. An empty or
+    small body is read and discarded; a large one is not worth it.
+    """
+    try:
+        if not response.is_stream_consumed:
+            declared = response.headers.get("content-length", "")
+            if response.status_code in (204, 304) or (declared.isdigit() and int(declared) <= _DRAIN_MAX):
+                drained = 0
+                async for chunk in response.aiter_raw():
+                    drained += len(chunk)
+                    if drained > _DRAIN_MAX:
+                        break
+    except (httpx.HTTPError, OSError):
+        pass  # the connection is dropped by aclose; nothing to keep
+    finally:
+        await response.aclose()
 
 
 class _Progress:
