@@ -262,7 +262,8 @@ class _Reader:
             if is_link:
                 entry.setdefault("link", value)
         elif field == "link":
-            entry["link"] = _AMP_NAME.sub(r"&\g<1>", _pop(raw, uri=True).replace("&amp;", "&"))
+            link = _pop(raw, uri=True)
+            entry["link"] = _AMP_NAME.sub(r"&\g<1>", link.replace("&amp;", "&")) if "&" in link else link
         elif field == "title":
             entry["title"] = _pop(raw)
         elif field in ("description", "summary"):
@@ -286,6 +287,8 @@ def _pop(raw: str, *, uri: bool = False) -> str:
     text = raw.strip()
     if uri and text:
         text = _urljoin("", text)
+    if text.isascii():
+        return text  # both repairs below only ever change non-ASCII text
     try:
         text = text.encode("iso-8859-1").decode("utf-8")  # UTF-8 that was read as Latin-1
     except (UnicodeEncodeError, UnicodeDecodeError):
@@ -324,8 +327,21 @@ def _field_of(key: str) -> str:
     return key
 
 
+_KEYS: dict[str, str] = {}
+"""Memo of :func:`_key`: a feed uses a few dozen element names thousands of times."""
+
+
 def _key(name: str) -> str:
-    """feedparser's handler name for an expat ``"uri local prefix"`` triple."""
+    """feedparser's handler name for an expat ``"uri local prefix"`` triple (memoised)."""
+    key = _KEYS.get(name)
+    if key is None:
+        key = _key_of(name)
+        if len(_KEYS) < 4096:  # names are document-controlled: bound the memo
+            _KEYS[name] = key
+    return key
+
+
+def _key_of(name: str) -> str:
     parts = name.split(" ")
     if len(parts) == 1:
         return parts[0].lower()

@@ -36,7 +36,11 @@ def iso(dt: datetime | None) -> str | None:
         return None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    elif dt.tzinfo is not UTC:
+        dt = dt.astimezone(UTC)
+    # isoformat is ~5× cheaper than strftime (a cold poll formats 20,000 stamps) and,
+    # unlike glibc's %Y, pads years before 1000 to four digits.
+    return dt.isoformat(timespec="seconds")[:19] + "Z"
 
 
 def from_iso(value: str | None) -> datetime | None:

@@ -33,6 +33,8 @@ MAX_BACKOFF = 3600.0
 """Failing feeds are retried at most this far apart (or their own interval, if longer)."""
 ERROR_RETRY = 60.0
 """After a failed cycle (disk full, long lock), wait this long before trying again."""
+MAX_BATCH = 32
+"""Most feed results committed in one transaction (bounds how long other writers wait for the lock)."""
 BATCH_WINDOW = 30.0
 """Feeds due within this many seconds of each other are polled in one cycle."""
 
@@ -131,11 +133,30 @@ def parse_and_match(body: bytes, content_type: str | None, url: str, fetched_at:
     return parsed, assessments, search_texts
 
 
+_WORKER_MODULES = ["crisiswatch.poller", "crisiswatch.parse", "crisiswatch.match", "crisiswatch.text"]
+"""What a parse worker needs; the forkserver imports it once and every worker it forks starts warm."""
+
+
 def _pool_context() -> multiprocessing.context.BaseContext:
-    """fork is fastest, but forking a threaded process (the TUI) can deadlock."""
+    """fork is fastest, but forking a threaded process (the TUI, or the CLI once its store thread runs) can deadlock."""
     if os.name == "posix" and threading.active_count() == 1:
         return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
+    if os.name != "posix":
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    # The default preload is __main__ (the CLI script: argparse and every command); the
+    # parser and matcher instead, so workers do not each import feedparser after forking.
+    context.set_forkserver_preload(_WORKER_MODULES)
+    return context
+
+
+def _settle(future: asyncio.Future[Any], outcome: Any) -> None:
+    if future.cancelled():
+        return
+    if isinstance(outcome, BaseException):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
 
 
 # -- the poller ---------------------------------------------------------------------
@@ -164,6 +185,9 @@ class Poller:
         self.workers = workers if workers is not None else max(1, min(4, os.cpu_count() or 1))
         self._pool: Executor | None = None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crisiswatch-store")
+        self._pending: list[tuple[tuple[Any, ...], dict[str, Any], asyncio.Future[FeedOutcome]]] = []
+        self._pending_lock = threading.Lock()
+        self._draining = False
         self._feed_ids = store.sync_feeds(config.feeds)
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -253,6 +277,39 @@ class Poller:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._writer, lambda: fn(*args, **kwargs))
 
+    async def _record(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> FeedOutcome:
+        """Store one feed's result; results that queue up meanwhile are committed together.
+
+        The writer thread takes every result waiting when it gets to them (at
+        most :data:`MAX_BATCH`) into one transaction (:meth:`Store.record_results`),
+        so nothing waits for a batch to fill: a lone result is written at once,
+        and under load commits get fewer and larger instead of falling behind.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[FeedOutcome] = loop.create_future()
+        with self._pending_lock:
+            self._pending.append((args, kwargs, future))
+            start = not self._draining
+            self._draining = True
+        if start:
+            loop.run_in_executor(self._writer, self._drain, loop)
+        return await future
+
+    def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Writer thread: commit queued results in batches until the queue is empty."""
+        while True:
+            with self._pending_lock:
+                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                if not batch:
+                    self._draining = False
+                    return
+            try:
+                outcomes: list[Any] = self.store.record_results([(args, kwargs) for args, kwargs, _ in batch])
+            except BaseException as exc:  # handed to every waiting feed
+                outcomes = [exc] * len(batch)
+            for (_, _, future), outcome in zip(batch, outcomes, strict=True):
+                loop.call_soon_threadsafe(_settle, future, outcome)
+
     async def _poll_feed(self, fetcher: Fetcher, feed: Feed,
                          row: dict[str, Any] | None = None) -> tuple[FeedReport, FeedOutcome]:
         feed_id = self._feed_ids[feed.name]
@@ -269,9 +326,9 @@ class Poller:
             parsed, assessments, search_texts = await self._parse(result, fetched_at)
         failures = row.get("failures", 0) + (0 if result.ok and (parsed is None or not parsed.error) else 1)
         next_poll = self._next_poll(feed, result, failures, fetched_at)
-        outcome = await self._write(self.store.record_result, feed_id, result, parsed, assessments,
-                                    settings=self.config.settings, next_poll=next_poll, now=fetched_at,
-                                    search_texts=search_texts)
+        outcome = await self._record((feed_id, result, parsed, assessments),
+                                     {"settings": self.config.settings, "next_poll": next_poll, "now": fetched_at,
+                                      "search_texts": search_texts})
         if self.notifier is not None:
             for alert in outcome.new_alerts:
                 self.notifier.submit(alert)

@@ -215,6 +215,7 @@ class Store:
         self.path = path
         self._lock_fd = lock_fd
         self._db: sqlite_utils.Database | None = None
+        self._batching = False
 
     @property
     def db(self) -> sqlite_utils.Database:
@@ -439,6 +440,55 @@ class Store:
             conn.execute("UPDATE feeds SET next_poll = ? WHERE id = ?", (iso(next_poll), feed_id))
 
     # -- the write path of a poll ----------------------------------------------
+    def record_results(self, calls: Sequence[tuple[Sequence[Any], dict[str, Any]]]) -> list[FeedOutcome | Exception]:
+        """Several :meth:`record_result` calls in one transaction, each feed in its own savepoint.
+
+        A poll hands results over faster than one transaction per feed can
+        commit them when 50 new items each are involved: every commit flushes
+        the full-text index's pending terms into a new segment and rewrites the
+        same index pages. Committing what has queued up together costs the same
+        as one feed, and a feed that fails is rolled back alone. Returns each
+        call's outcome or exception, in order; if the commit itself fails,
+        every call gets that error (nothing of the batch was stored).
+        """
+        outcomes: list[FeedOutcome | Exception] = []
+        try:
+            with self.write():
+                self._batching = True
+                try:
+                    for args, kwargs in calls:
+                        try:
+                            outcomes.append(self.record_result(*args, **kwargs))
+                        except Exception as exc:  # one feed's failure must not lose the others
+                            outcomes.append(exc)
+                finally:
+                    self._batching = False
+        except StoreError as exc:
+            return [exc] * len(calls)
+        return outcomes
+
+    @contextmanager
+    def _feed_transaction(self) -> Iterator[sqlite3.Connection]:
+        """Its own transaction, or a savepoint inside :meth:`record_results`' batch."""
+        if not self._batching:
+            with self.write() as conn:
+                yield conn
+            return
+        self.conn.execute("SAVEPOINT feed")
+        try:
+            yield self.conn
+        except BaseException:
+            try:
+                self.conn.execute("ROLLBACK TO feed")
+                self.conn.execute("RELEASE feed")
+            except sqlite3.Error:
+                pass  # the batch is already lost; its COMMIT will say so
+            raise
+        try:
+            self.conn.execute("RELEASE feed")
+        except sqlite3.Error as exc:
+            raise _explain_sqlite(exc, self.path) from None
+
     def record_result(
         self,
         feed_id: int,
@@ -460,7 +510,7 @@ class Store:
         """
         now = now or utcnow()
         stamp = iso(now)
-        with self.write() as conn:
+        with self._feed_transaction() as conn:
             feed = conn.execute("SELECT * FROM feeds WHERE id = ?", (feed_id,)).fetchone()
             if feed is None:
                 return FeedOutcome("error", error="feed no longer exists")
