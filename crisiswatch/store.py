@@ -207,6 +207,10 @@ def _explain_sqlite(exc: sqlite3.Error, path: Path) -> StoreError:
     return StoreError(why)
 
 
+class _BatchLost(Exception):
+    """The transaction of a :meth:`Store.record_results` batch is gone; redo its feeds one by one."""
+
+
 class Store:
     """One connection to the database; use one Store per thread."""
 
@@ -448,9 +452,13 @@ class Store:
         commit them when 50 new items each are involved: every commit flushes
         the full-text index's pending terms into a new segment and rewrites the
         same index pages. Committing what has queued up together costs the same
-        as one feed, and a feed that fails is rolled back alone. Returns each
-        call's outcome or exception, in order; if the commit itself fails,
-        every call gets that error (nothing of the batch was stored).
+        as one feed, and a feed that fails is rolled back to its savepoint alone.
+        Returns each call's outcome or exception, in order.
+
+        Some errors (disk full, I/O error) make SQLite roll back the whole
+        transaction, and a failed COMMIT loses it too. Then nothing of the batch
+        was stored, and each call is redone in a transaction of its own, so the
+        feeds that fit are kept and each failure is reported as it would be alone.
         """
         outcomes: list[FeedOutcome | Exception] = []
         try:
@@ -460,16 +468,25 @@ class Store:
                     for args, kwargs in calls:
                         try:
                             outcomes.append(self.record_result(*args, **kwargs))
+                        except _BatchLost:
+                            raise
                         except Exception as exc:  # one feed's failure must not lose the others
                             outcomes.append(exc)
                 finally:
                     self._batching = False
                 self._flush_fts()
-        except StoreError as exc:
-            return [exc] * len(calls)
+        except (_BatchLost, StoreError):
+            self._fts_rows.clear()
+            return [self._record_alone(args, kwargs) for args, kwargs in calls]
         finally:
             self._fts_rows.clear()
         return outcomes
+
+    def _record_alone(self, args: Sequence[Any], kwargs: dict[str, Any]) -> FeedOutcome | Exception:
+        try:
+            return self.record_result(*args, **kwargs)
+        except Exception as exc:
+            return exc
 
     def _flush_fts(self) -> None:
         """Index the transaction's new items for search, all at once, just before it commits.
@@ -499,18 +516,22 @@ class Store:
         self.conn.execute("SAVEPOINT feed")
         try:
             yield self.conn
-        except BaseException:
+        except BaseException as exc:
             del self._fts_rows[mark:]  # this feed's items are rolled back: do not index them
+            if not self.conn.in_transaction:
+                raise _BatchLost from None  # SQLite rolled back the whole transaction (disk full, I/O error)
             try:
                 self.conn.execute("ROLLBACK TO feed")
                 self.conn.execute("RELEASE feed")
             except sqlite3.Error:
-                pass  # the batch is already lost; its COMMIT will say so
+                raise _BatchLost from None
+            if isinstance(exc, sqlite3.Error):
+                raise _explain_sqlite(exc, self.path) from None
             raise
         try:
             self.conn.execute("RELEASE feed")
-        except sqlite3.Error as exc:
-            raise _explain_sqlite(exc, self.path) from None
+        except sqlite3.Error:
+            raise _BatchLost from None
 
     def record_result(
         self,

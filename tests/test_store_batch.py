@@ -236,14 +236,6 @@ def test_empty_batch_is_a_no_op(store: Store) -> None:
     assert not store.conn.in_transaction
 
 
-_FULL_ABORTS_BATCH = (
-    "bug: SQLITE_FULL rolls back the whole batch transaction, not just the feed's savepoint; the later "
-    "calls' SAVEPOINT/RELEASE then run as their own autocommit transactions and ARE committed, yet the "
-    "final COMMIT fails ('cannot commit - no transaction is active') and every entry, those included, "
-    "is reported as that StoreError (earlier feeds of the batch are silently lost)"
-)
-
-
 def _disk_full_batch(store: Store) -> tuple[dict[str, int], list[FeedOutcome | Exception]]:
     fid = ids(store)
     big = [item(f"big{n}", "x" * 900 + str(n)) for n in range(300)]
@@ -260,7 +252,6 @@ def _disk_full_batch(store: Store) -> tuple[dict[str, int], list[FeedOutcome | E
     return fid, outcomes
 
 
-@pytest.mark.xfail(strict=True, reason=_FULL_ABORTS_BATCH)
 def test_disk_full_in_one_feed_outcomes_match_what_was_committed(store: Store) -> None:
     """Whatever a disk-full feed does to its batch, an entry reported as failed must have stored nothing."""
     fid, outcomes = _disk_full_batch(store)
@@ -271,7 +262,6 @@ def test_disk_full_in_one_feed_outcomes_match_what_was_committed(store: Store) -
         assert stored == isinstance(outcome, FeedOutcome), (name, outcome, stored)
 
 
-@pytest.mark.xfail(strict=True, reason=_FULL_ABORTS_BATCH)
 def test_disk_full_in_one_feed_keeps_the_others(store: Store) -> None:
     fid, outcomes = _disk_full_batch(store)
     assert isinstance(outcomes[0], FeedOutcome) and isinstance(outcomes[2], FeedOutcome), outcomes
@@ -291,8 +281,6 @@ def test_disk_full_alone_is_a_clear_store_error(store: Store) -> None:
         store.conn.execute("PRAGMA max_page_count = 1073741823")
 
 
-@pytest.mark.xfail(strict=True, reason=_FULL_ABORTS_BATCH + "; the user sees a generic 'database error' "
-                   "instead of 'the disk is full'")
 def test_disk_full_in_a_batch_is_a_clear_store_error(store: Store) -> None:
     """record_result alone says "the disk is full" (StoreError); inside a batch it should say the same."""
     _, outcomes = _disk_full_batch(store)
@@ -301,7 +289,7 @@ def test_disk_full_in_a_batch_is_a_clear_store_error(store: Store) -> None:
 
 
 def test_failed_commit_gives_every_call_the_error(store: Store) -> None:
-    """If COMMIT itself fails, nothing of the batch is stored and every entry is that StoreError."""
+    """If COMMIT itself fails, each feed is redone alone; when those commits fail too, nothing is stored."""
     fid = ids(store)
     path = store.path
     conn = store.conn
@@ -321,7 +309,6 @@ def test_failed_commit_gives_every_call_the_error(store: Store) -> None:
         conn.set_trace_callback(None)
     assert len(outcomes) == 2
     assert all(isinstance(o, StoreError) for o in outcomes), outcomes
-    assert outcomes[0] is outcomes[1]
     assert not conn.in_transaction
     assert committed(path, "SELECT count(*) FROM items")[0][0] == 0
     assert feed_row(path, fid["Feed A"])["fetch_count"] == 0
