@@ -19,9 +19,13 @@ downloads everything again (all 200s, checked in nginx's log). Its third reload
 is the first that is all 304 — that is the warm figure compared; the second is
 printed too.
 
-Figures are medians over rounds; peak RSS is the summed RSS of the process tree
-(crisiswatch's parse workers included), sampled every 10 ms. Ratios are
-crisiswatch / newsboat, so below 1 means crisiswatch is faster.
+Times are medians over the timed rounds, which run without any sampler (a
+blocking wait4 gives wall and CPU seconds). Memory comes from separate rounds
+(``--memory-rounds``, default 1) with the sampler on: peak RSS is the summed RSS
+of the process tree (crisiswatch's parse workers included) every 10 ms, and
+PSS every 50 ms — sampling /proc that often costs CPU on a 2-core machine, and
+more for a tool with several processes, so it must not run during timings.
+Ratios are crisiswatch / newsboat, so below 1 means crisiswatch is faster.
 """
 
 from __future__ import annotations
@@ -51,6 +55,16 @@ class Series:
     second: list[common.Run] = field(default_factory=list)
     warm: list[common.Run] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    mem_cold: list[common.Run] = field(default_factory=list)
+    mem_second: list[common.Run] = field(default_factory=list)
+    mem_warm: list[common.Run] = field(default_factory=list)
+    """Runs with the memory sampler on, kept out of the timings."""
+
+    def lists(self, sample: bool) -> tuple[list[common.Run], list[common.Run], list[common.Run]]:
+        """Where a round's cold, second and warm runs go: timings, or the memory runs."""
+        if sample:
+            return self.mem_cold, self.mem_second, self.mem_warm
+        return self.cold, self.second, self.warm
 
     @staticmethod
     def med(runs: list[common.Run]) -> float:
@@ -60,22 +74,20 @@ class Series:
     def med_cpu(runs: list[common.Run]) -> float:
         return common.median([r.cpu for r in runs]) if runs else float("nan")
 
-    @staticmethod
-    def peak(runs: list[common.Run]) -> int:
-        return max((r.peak_tree_rss for r in runs), default=0)
+    def peak(self, cold: bool) -> int:
+        return max((r.peak_tree_rss for r in (self.mem_cold if cold else self.mem_warm)), default=0)
 
-    @staticmethod
-    def peak_pss(runs: list[common.Run]) -> int:
-        return max((r.peak_tree_pss for r in runs), default=0)
+    def peak_pss(self, cold: bool) -> int:
+        return max((r.peak_tree_pss for r in (self.mem_cold if cold else self.mem_warm)), default=0)
 
 
 def newsboat_binary() -> str | None:
     return shutil.which("newsboat")
 
 
-def newsboat_run(binary: str, workdir: Path, env: dict[str, str]) -> common.Run:
+def newsboat_run(binary: str, workdir: Path, env: dict[str, str], sample: bool) -> common.Run:
     run = common.run_measured([binary, "-x", "reload", "-u", str(workdir / "urls"), "-c", str(workdir / "cache.db"),
-                               "-C", str(workdir / "config")], env=env, cwd=workdir)
+                               "-C", str(workdir / "config")], env=env, cwd=workdir, sample=sample)
     if run.returncode != 0:
         raise RuntimeError(f"newsboat failed ({run.returncode}): {run.stderr[-800:]} {run.stdout_tail[-400:]}")
     return run
@@ -98,6 +110,8 @@ def main() -> int:
     parser.add_argument("--feeds", type=int, default=200)
     parser.add_argument("--items", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--memory-rounds", type=int, default=1,
+                        help="extra rounds with the memory sampler on, for peak RSS/PSS only (default 1)")
     parser.add_argument("--server", choices=("nginx", "stdlib"), default="nginx")
     parser.add_argument("--threads", default="1,4", help="newsboat reload-threads settings to run (default 1,4)")
     args = parser.parse_args()
@@ -124,35 +138,39 @@ def main() -> int:
             common.prime_bytecode(env)
             cw = Series("crisiswatch poll --once")
             boats = {t: Series(f"newsboat reload-threads {t}" + (" (default)" if t == 1 else "")) for t in threads}
-            for r in range(args.rounds):
+            for r in range(args.rounds + args.memory_rounds):
+                sample = r >= args.rounds
+                label = f"memory round {r + 1 - args.rounds}" if sample else f"round {r + 1}"
+                cold, _, warm = cw.lists(sample)
                 db = tmp / f"cw{r}.db"
-                cw.cold.append(common.crisiswatch_poll(config, db, env=env))
+                cold.append(common.crisiswatch_poll(config, db, env=env, sample=sample))
                 cold_status = statuses(server.status_counts())
-                cw.warm.append(common.crisiswatch_poll(config, db, env=env))
+                warm.append(common.crisiswatch_poll(config, db, env=env, sample=sample))
                 warm_status = statuses(server.status_counts())
-                print(f"round {r + 1}: crisiswatch cold {cw.cold[-1].seconds:.2f}s ({cw.cold[-1].cpu:.2f}s CPU) "
-                      f"[{cold_status}], warm {cw.warm[-1].seconds:.2f}s ({cw.warm[-1].cpu:.2f}s CPU) [{warm_status}] — {common.summary_line(cw.warm[-1])}",
+                print(f"{label}: crisiswatch cold {cold[-1].seconds:.2f}s ({cold[-1].cpu:.2f}s CPU) "
+                      f"[{cold_status}], warm {warm[-1].seconds:.2f}s ({warm[-1].cpu:.2f}s CPU) [{warm_status}] — {common.summary_line(warm[-1])}",
                       file=sys.stderr, flush=True)
                 if binary is None:
                     continue
                 for t, series in boats.items():
+                    cold, second, warm = series.lists(sample)
                     nb = tmp / f"nb{t}-{r}"
                     (nb / "home").mkdir(parents=True)
                     (nb / "urls").write_text("\n".join(urls) + "\n")
                     (nb / "config").write_text(f"reload-threads {t}\n")
                     nb_env = common.quiet_env(nb / "home")
-                    series.cold.append(newsboat_run(binary, nb, nb_env))
+                    cold.append(newsboat_run(binary, nb, nb_env, sample))
                     s1 = statuses(server.status_counts())
-                    series.second.append(newsboat_run(binary, nb, nb_env))
+                    second.append(newsboat_run(binary, nb, nb_env, sample))
                     s2 = statuses(server.status_counts())
-                    series.warm.append(newsboat_run(binary, nb, nb_env))
+                    warm.append(newsboat_run(binary, nb, nb_env, sample))
                     s3 = statuses(server.status_counts())
                     if r == 0:
                         series.notes.append(f"after 3 runs: {newsboat_validators(nb / 'cache.db')}")
-                    print(f"round {r + 1}: newsboat t={t} cold {series.cold[-1].seconds:.2f}s "
-                          f"({series.cold[-1].cpu:.2f}s CPU) [{s1}], "
-                          f"second {series.second[-1].seconds:.2f}s [{s2}], warm {series.warm[-1].seconds:.2f}s "
-                          f"({series.warm[-1].cpu:.2f}s CPU) [{s3}]", file=sys.stderr, flush=True)
+                    print(f"{label}: newsboat t={t} cold {cold[-1].seconds:.2f}s "
+                          f"({cold[-1].cpu:.2f}s CPU) [{s1}], "
+                          f"second {second[-1].seconds:.2f}s [{s2}], warm {warm[-1].seconds:.2f}s "
+                          f"({warm[-1].cpu:.2f}s CPU) [{s3}]", file=sys.stderr, flush=True)
                     shutil.rmtree(nb, ignore_errors=True)
 
     print(f"\nmedians over {args.rounds} rounds ({args.feeds} feeds x {args.items} items):")
@@ -162,8 +180,8 @@ def main() -> int:
         second = f"{series.med(series.second):7.2f}" if series.second else f"{'-':>7}"
         print(f"  {series.name:34} {series.med(series.cold):7.2f} {second} {series.med(series.warm):7.2f}  "
               f"{series.med_cpu(series.cold):7.2f}s {series.med_cpu(series.warm):7.2f}s  "
-              f"{common.mb(series.peak(series.cold)):>13} {common.mb(series.peak(series.warm)):>13}  "
-              f"{common.mb(series.peak_pss(series.cold)):>9} {common.mb(series.peak_pss(series.warm)):>9}")
+              f"{common.mb(series.peak(True)):>13} {common.mb(series.peak(False)):>13}  "
+              f"{common.mb(series.peak_pss(True)):>9} {common.mb(series.peak_pss(False)):>9}")
         for note in series.notes:
             print(f"  {'':34} {note}")
     print(f"  crisiswatch: {common.summary_line(cw.cold[-1])}")
@@ -181,8 +199,8 @@ def main() -> int:
               f"CPU time cold {cold_cpu:.2f}x, warm {warm_cpu:.2f}x")
     worst_cold = max(v[0] for v in verdicts)
     worst_warm = max(v[1] for v in verdicts)
-    peak = max(cw.peak(cw.cold), cw.peak(cw.warm))
-    pss = max(cw.peak_pss(cw.cold), cw.peak_pss(cw.warm))
+    peak = max(cw.peak(True), cw.peak(False))
+    pss = max(cw.peak_pss(True), cw.peak_pss(False))
     print(f"  against newsboat's best setting: cold {worst_cold:.2f}x ({'met' if worst_cold <= COLD_TARGET else 'NOT met'}),"
           f" warm {worst_warm:.2f}x ({'met' if worst_warm <= WARM_TARGET else 'NOT met'}); crisiswatch peak RSS "
           f"{common.mb(peak)} summed over its processes ({'met' if peak <= RSS_TARGET else 'NOT met'}), "
