@@ -29,8 +29,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlparse, urlsplit, urlunparse
 
 import feedparser
 from feedparser.encodings import convert_to_utf8
@@ -370,15 +371,27 @@ def _clean_link(raw: object, base: str) -> str | None:
         if not raw or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in raw):
             return None
     try:
-        link = urljoin(base, raw)
-        parts = urlsplit(link)
+        absolute = urlparse(raw)
+        if absolute.scheme in ("http", "https") and absolute.netloc:
+            # What urljoin does with an absolute URL, without parsing it twice more:
+            # kept as written under another scheme than the base's, else re-assembled.
+            link = raw if absolute.scheme != _scheme_of(base) else urlunparse(absolute)
+        else:
+            link = urljoin(base, raw)
+            parts = urlsplit(link)
+            if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+                return None
     except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return None
     if len(link) > ID_MAX or strip_unsafe(link) != link:
         return None
     return link
+
+
+@lru_cache(maxsize=64)
+def _scheme_of(base: str) -> str:
+    """The feed URL's scheme as urljoin sees it (one feed's items all share the base)."""
+    return urlparse(base).scheme
 
 
 def _head(raw: object, cap: int) -> str | None:

@@ -71,14 +71,16 @@ def plain_text(raw: str | None, *, max_len: int | None = None) -> str:
     """
     if not raw:
         return ""
-    text = _SCRIPT.sub(" ", raw)
-    text = _BLOCK.sub(" ", text)
-    text = _TAG.sub("", text)
-    for _ in range(3):
-        unescaped = html.unescape(text)
-        if unescaped == text:
-            break
-        text = _TAG.sub("", unescaped)
+    text = raw
+    if "<" in text or "&" in text:  # markup and entities need both; most titles have neither
+        text = _SCRIPT.sub(" ", text)
+        text = _BLOCK.sub(" ", text)
+        text = _TAG.sub("", text)
+        for _ in range(3):
+            unescaped = html.unescape(text)
+            if unescaped == text:
+                break
+            text = _TAG.sub("", unescaped)
     text = strip_unsafe(text)
     text = _WS.sub(" ", text).strip()
     if max_len is not None and len(text) > max_len:

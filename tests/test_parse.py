@@ -461,3 +461,40 @@ def test_published_is_always_aware_utc() -> None:
         for item in parse((FIXTURES / name).read_bytes()).items:
             assert item.published.utcoffset() == timedelta(0)
             assert item.published <= NOW
+
+
+def _clean_link_reference(raw: str, base: str) -> str | None:
+    """_clean_link as it was before its fast path for absolute links: urljoin, then check."""
+    from urllib.parse import urljoin, urlsplit
+
+    from crisiswatch.text import strip_unsafe
+
+    raw = raw.strip()
+    if not raw or not (raw.isprintable() and " " not in raw) and any(
+            ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in raw):
+        raw = "".join(raw.split())
+        if not raw or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in raw):
+            return None
+    try:
+        link = urljoin(base, raw)
+        parts = urlsplit(link)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    if len(link) > parse_module.ID_MAX or strip_unsafe(link) != link:
+        return None
+    return link
+
+
+@pytest.mark.parametrize("base", ["https://feeds.example/news/rss", "http://feeds.example/a/b?x=1", "https://h.example"])
+@pytest.mark.parametrize("raw", [
+    "https://news.example/a?id=1&ref=rss", "http://news.example/a", "HTTPS://News.Example/A", "https://a.example/b;",
+    "https://a.example/b;p?q#f", "https://a.example/b?", "https://a.example/b#", "http://a.example:8080/x/../y",
+    "https://[::1]/x", "https://[bad/x", "https:///no-host", "https://user:pw@a.example/", "/relative/path",
+    "relative", "//cdn.example/x", "?q=1", "#frag", "javascript:alert(1)", "mailto:a@b.example", "ftp://a.example/",
+    "https://a.example/\u202eevil", "https://a.example/" + "x" * 3000, "  https://pad.example/x  ", "http:\\\\a.example",
+    "https://a.example/%D0%B2?x=%20", "https://xn--80ak6aa92e.example/",
+])
+def test_clean_link_fast_path_matches_urljoin(raw: str, base: str) -> None:
+    assert parse_module._clean_link(raw, base) == _clean_link_reference(raw, base)
