@@ -10,6 +10,7 @@ feed, so the event loop never waits on the disk.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import random
@@ -188,6 +189,7 @@ class Poller:
         self.clock = clock
         self.workers = workers if workers is not None else max(1, min(4, os.cpu_count() or 1))
         self._pool: Executor | None = None
+        self._warming: threading.Thread | None = None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crisiswatch-store")
         self._pending: list[tuple[tuple[Any, ...], dict[str, Any], asyncio.Future[FeedOutcome]]] = []
         self._pending_lock = threading.Lock()
@@ -211,17 +213,25 @@ class Poller:
         return self._pool
 
     def _start_workers(self) -> None:
-        """Start the parse processes now, while the first fetches are in flight.
+        """Start the parse processes now, on a side thread, while the first fetches are in flight.
 
-        Started on the first body instead, a cold poll's parsing queued behind
-        the forkserver's start and its imports (~0.2 s on a 2-core laptop).
-        Each worker spawns on a task while none is idle, hence one no-op each.
+        Starting a process blocks its caller until the forkserver is up and has
+        imported the parser (~0.25 s, more on a busy machine). Done by the first
+        parse on the event loop, that stalled every fetch in flight; done here,
+        the loop keeps fetching and the workers are ready when the first bodies
+        are. Each worker spawns on a task while none is idle, hence one no-op each.
         """
-        if self._pool is not None or self.workers <= 1:
+        if self.workers <= 1 or (self._pool is not None and self._warming is not None):
             return
         executor = self._executor()
-        for _ in range(self.workers):
-            executor.submit(_warm)
+
+        def spawn() -> None:
+            with contextlib.suppress(Exception):  # a broken pool is handled by the parse that meets it
+                for _ in range(self.workers):
+                    executor.submit(_warm)
+
+        self._warming = threading.Thread(target=spawn, name="crisiswatch-pool-start", daemon=True)
+        self._warming.start()
 
     def close(self) -> None:
         if self._pool is not None:
@@ -362,12 +372,17 @@ class Poller:
         loop = asyncio.get_running_loop()
         assert result.body is not None
         for attempt in range(2):
+            self._start_workers()
+            warming = self._warming
+            if warming is not None and warming.is_alive():
+                await loop.run_in_executor(None, warming.join)  # wait for the workers, not on the loop
             try:
                 return await loop.run_in_executor(self._executor(), parse_and_match, result.body,
                                                   result.content_type, result.url, fetched_at)
             except BrokenProcessPool:
                 # A worker died (out of memory on a hostile feed?): start a fresh pool once.
                 self._pool = None
+                self._warming = None
                 if attempt:
                     return ParsedFeed(None, (), error="parser process crashed on this feed"), [], []
             except Exception as exc:  # a parser bug must cost one feed, never the poll
