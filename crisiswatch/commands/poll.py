@@ -31,6 +31,9 @@ def run(ctx: Context) -> int:
     import asyncio
     import signal
 
+    from ..fetch import warm_tls
+
+    warm_tls()  # overlaps loading the config and opening the database
     from ..poller import FeedReport, Poller, PollSummary
 
     config = ctx.config
