@@ -110,6 +110,9 @@ class ParsedFeed:
     error: str | None = None
     """Set when the document is not a usable feed (HTML page, empty, malformed)."""
 
+    def __reduce__(self) -> tuple[type[ParsedFeed], tuple[Any, ...]]:
+        return ParsedFeed, (self.title, self.items, self.error)  # see ParsedItem.__reduce__
+
 
 @dataclass(frozen=True, slots=True)
 class Hit:
@@ -154,3 +157,6 @@ class Assessment:
     @property
     def alerts(self) -> bool:
         return self.severity is not None
+
+    def __reduce__(self) -> tuple[type[Assessment], tuple[Any, ...]]:
+        return Assessment, (self.hits, self.keywords, self.severity, self.rules)  # see ParsedItem.__reduce__

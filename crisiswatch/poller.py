@@ -129,7 +129,10 @@ def parse_and_match(body: bytes, content_type: str | None, url: str, fetched_at:
     for item in parsed.items:
         norms = (normalise(item.title), normalise(item.summary))  # once, for matching and for search
         verdict = _MATCHER.assess(item.title, item.summary, normalised=norms)
-        assessments.append(verdict if verdict.severity is not None else None)
+        # The store keeps keywords, severity and rules; the hits' offsets stay here
+        # rather than cross the process boundary (~7,000 pickled objects per cold poll).
+        assessments.append(Assessment((), verdict.keywords, verdict.severity, verdict.rules)
+                           if verdict.severity is not None else None)
         search_texts.append((norms[0].text, norms[1].text))
     return parsed, assessments, search_texts
 
