@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from .config import Config, Feed, Keyword, Rule
+from .config import Config, Feed
 from .models import Assessment, FetchResult, ParsedFeed, from_iso, utcnow
 from .store import FeedOutcome, Store
+from .worker import init_worker, parse_and_match, warm
 
 if TYPE_CHECKING:
     from .fetch import Fetcher
@@ -78,71 +79,10 @@ class PollSummary:
                 f"{self.errors} errors; {self.new_items} new items, {self.new_alerts} new alerts")
 
 
-# -- worker-process side ----------------------------------------------------------
-_MATCHER: Any = None
-
-
-def _init_worker(keywords: Sequence[Keyword], rules: Sequence[Rule], owner_pid: int | None = None) -> None:
-    global _MATCHER
-    from .match import Matcher
-
-    if owner_pid is not None:
-        threading.Thread(target=_exit_with_owner, args=(owner_pid,), name="crisiswatch-owner-watch",
-                         daemon=True).start()
-
-    _MATCHER = Matcher(keywords, rules)
-
-
-def _exit_with_owner(owner_pid: int, interval: float = 1.0) -> None:
-    """End this worker when the crisiswatch process that owns the pool is gone.
-
-    A pool worker blocks on its task queue forever, and the forkserver it came
-    from lives while any of its children do: after a ``kill -9`` of crisiswatch
-    they would all stay behind. Polling the owner's pid is the portable way to
-    notice (the worker's parent is the forkserver, so PR_SET_PDEATHSIG cannot help).
-    """
-    while True:
-        time.sleep(interval)
-        try:
-            os.kill(owner_pid, 0)
-        except ProcessLookupError:
-            os._exit(0)
-        except PermissionError:
-            pass
-
-
-def parse_and_match(body: bytes, content_type: str | None, url: str, fetched_at: datetime,
-                    ) -> tuple[ParsedFeed, list[Assessment | None], list[tuple[str, str]]]:
-    """Parse a fetched body, assess each item and fold its text for search; runs in a worker process.
-
-    Folding here rather than in the store keeps that CPU work off the single
-    writer thread and spreads it across cores.
-    """
-    from .parse import parse_feed
-    from .text import normalise
-
-    parsed = parse_feed(body, content_type=content_type, url=url, fetched_at=fetched_at)
-    if parsed.error:
-        return parsed, [], []
-    assessments: list[Assessment | None] = []
-    search_texts: list[tuple[str, str]] = []
-    for item in parsed.items:
-        norms = (normalise(item.title), normalise(item.summary))  # once, for matching and for search
-        verdict = _MATCHER.assess(item.title, item.summary, normalised=norms)
-        # The store keeps keywords, severity and rules; the hits' offsets stay here
-        # rather than cross the process boundary (~7,000 pickled objects per cold poll).
-        assessments.append(Assessment((), verdict.keywords, verdict.severity, verdict.rules)
-                           if verdict.severity is not None else None)
-        search_texts.append((norms[0].text, norms[1].text))
-    return parsed, assessments, search_texts
-
-
-_WORKER_MODULES = ["crisiswatch.poller", "crisiswatch.parse", "crisiswatch.match", "crisiswatch.text"]
-"""What a parse worker needs; the forkserver imports it once and every worker it forks starts warm."""
-
-
-def _warm() -> None:
-    """A no-op task: submitting one makes the pool start a worker (its initializer builds the matcher)."""
+_WORKER_MODULES = ["crisiswatch.worker", "crisiswatch.parse", "crisiswatch.match", "crisiswatch.text",
+                   "crisiswatch.config"]
+"""What a parse worker needs (not asyncio, httpx or the store); the forkserver imports it once, and
+every worker it forks starts warm."""
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:
@@ -193,6 +133,7 @@ class Poller:
         self.workers = workers if workers is not None else max(1, min(4, os.cpu_count() or 1))
         self._pool: Executor | None = None
         self._warming: threading.Thread | None = None
+        self._in_flight: asyncio.Semaphore | None = None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crisiswatch-store")
         self._pending: list[tuple[tuple[Any, ...], dict[str, Any], asyncio.Future[FeedOutcome]]] = []
         self._pending_lock = threading.Lock()
@@ -207,11 +148,11 @@ class Poller:
     def _executor(self) -> Executor:
         if self._pool is None:
             if self.workers <= 1:
-                _init_worker(self.config.keywords, self.config.rules)
+                init_worker(self.config.keywords, self.config.rules)
                 self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crisiswatch-parse")
             else:
                 self._pool = ProcessPoolExecutor(
-                    max_workers=self.workers, mp_context=_pool_context(), initializer=_init_worker,
+                    max_workers=self.workers, mp_context=_pool_context(), initializer=init_worker,
                     initargs=(self.config.keywords, self.config.rules, os.getpid()))
         return self._pool
 
@@ -231,7 +172,7 @@ class Poller:
         def spawn() -> None:
             with contextlib.suppress(Exception):  # a broken pool is handled by the parse that meets it
                 for _ in range(self.workers):
-                    executor.submit(_warm)
+                    executor.submit(warm)
 
         self._warming = threading.Thread(target=spawn, name="crisiswatch-pool-start", daemon=True)
         self._warming.start()
@@ -279,6 +220,9 @@ class Poller:
         if feeds is None:
             feeds = [f for f in self.config.feeds if f.enabled and not rows.get(f.name, {}).get("gone")]
         feeds = list(feeds)
+        # Feeds between "fetch started" and "stored", at most: fetching runs ahead of parsing,
+        # and without a bound a 1,000-feed cold poll held every body and parse result at once.
+        self._in_flight = asyncio.Semaphore(2 * self.config.settings.max_connections)
         if any(not (row.get("etag") or row.get("last_modified")) for row in (rows.get(f.name) or {} for f in feeds)):
             self._start_workers()  # a feed without validators will send a body: have parsers ready for it
         started = time.monotonic()
@@ -344,6 +288,14 @@ class Poller:
 
     async def _poll_feed(self, fetcher: Fetcher, feed: Feed,
                          row: dict[str, Any] | None = None) -> tuple[FeedReport, FeedOutcome]:
+        if self._in_flight is None:
+            self._in_flight = asyncio.Semaphore(2 * self.config.settings.max_connections)
+        async with self._in_flight:
+            return await self._poll_feed_now(fetcher, feed, row)
+
+    async def _poll_feed_now(self, fetcher: Fetcher, feed: Feed,
+                             row: dict[str, Any] | None) -> tuple[FeedReport, FeedOutcome]:
+        """Fetch, parse and store one feed, holding an in-flight slot (see ``_in_flight``)."""
         feed_id = self._feed_ids[feed.name]
         if row is None or row.get("id") != feed_id:
             row = await self._write(self.store.feed, feed_id) or {}
