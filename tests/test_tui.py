@@ -414,6 +414,32 @@ async def test_feed_health_shows_errors_and_reenables_a_gone_feed(data: tui_data
         assert not isinstance(app.screen, FeedHealthScreen)
 
 
+async def test_a_commit_between_the_first_load_and_the_first_look_is_shown(
+        data: tui_data.Built, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The panes load at mount; a poll committing before the watcher's first look must still show.
+
+    Found as a flaky poller test: with a fast first poll and an hourly interval, a headline
+    stored in that gap stayed invisible until the next change.
+    """
+    app = make_app(data)
+    real_check = CrisiswatchApp.check_store
+
+    async def not_yet(self: CrisiswatchApp) -> None:
+        return None
+
+    monkeypatch.setattr(CrisiswatchApp, "check_store", not_yet)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        before = headlines_of(app).row_count
+        with data.store() as store:  # another process's poll, committing in the gap
+            story = tui_data.Story("RTS", "rts-gap", "Roadblock cleared at Jarinje, traffic resumes", 1)
+            tui_data.record(store, data.feed_ids["RTS"], [story], now=NOW, cfg=data.config)
+        monkeypatch.setattr(CrisiswatchApp, "check_store", real_check)
+        await app.check_store()  # the watcher's first look: a "first" snapshot
+        await wait_for(pilot, lambda: headlines_of(app).row_count == before + 1, timeout=5)
+        assert "Roadblock cleared at Jarinje, traffic resumes" in visible_titles(headlines_of(app))
+
+
 # -- the real poller on loopback ------------------------------------------------------------------------------------
 class _FeedHandler(http.server.BaseHTTPRequestHandler):
     body = b""

@@ -163,8 +163,10 @@ class Dashboard(Screen[None]):
         now = time.monotonic()
         for alert in snap.new_alerts:
             self.fresh[alert["id"]] = now
-        if not snap.first:
-            self._schedule_reload()
+        # Even on the first snapshot: the panes loaded at mount, and a poll that committed
+        # between that load and the watcher's first look would otherwise stay invisible
+        # until the next change (with a fast first poll and an hourly interval, an hour).
+        self._schedule_reload()
         if snap.new_alerts:
             self._announce(snap.new_alerts)
         elif expired:
