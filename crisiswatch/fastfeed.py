@@ -37,6 +37,7 @@ try:  # feedparser's own helpers, so both paths apply exactly the same rules
     from feedparser.html import _cp1252
     from feedparser.mixin import _FeedParserMixin as XMLParserMixin
     from feedparser.urls import _urljoin
+    from feedparser.util import FeedParserDict
 except ImportError:  # a feedparser that moved them: always decline, feedparser does everything
     XMLParserMixin = None
 
@@ -72,15 +73,16 @@ _FEED_IGNORED = frozenset({
 })
 """Feed-level elements (outside entries) whose handlers cannot change the feed title or any entry."""
 _CONTAINERS = {
-    "image": frozenset({"url", "title", "link", "width", "height", "description"}),
+    "image": frozenset({"title", "link", "description", "url", "href", "width", "height"}),
     "textinput": frozenset({"title", "link", "description", "name"}),
-    "author": frozenset({"name", "email", "uri"}),
-    "contributor": frozenset({"name", "email", "uri"}),
-    "skiphours": frozenset({"hour"}),
-    "skipdays": frozenset({"day"}),
+    "author": None,
+    "contributor": None,
+    "skiphours": None,
+    "skipdays": None,
 }
-"""Feed-level elements whose children feedparser files in their own context, and the children it keeps
-there (any other unprefixed child would switch feedparser back to the feed's context)."""
+"""Feed-level elements whose children feedparser files in their own context. For image and
+textInput, the unprefixed children it keeps them open for (``unknown_starttag`` closes them on any
+other unprefixed element, and a later ``<title>`` then becomes the feed's); None: no such rule."""
 
 _TEXT_TYPES = {None: "text/plain", "text": "text/plain", "html": "text/html", "text/plain": "text/plain",
                "text/html": "text/html"}
@@ -90,6 +92,7 @@ _AMP_NAME = re.compile(r"&([A-Za-z0-9_]+);")
 
 _KNOWN_NS: dict[str, str] = {}
 _HANDLED: frozenset[str] = frozenset()
+_ALIASES: set[str] = set()
 
 
 def _init() -> None:
@@ -98,6 +101,12 @@ def _init() -> None:
     if _KNOWN_NS or XMLParserMixin is None:
         return
     _KNOWN_NS = {uri.lower(): prefix for uri, prefix in XMLParserMixin.namespaces.items()}
+    # FeedParserDict stores some keys under another name ("date_parsed" → "updated_parsed"):
+    # an unknown element with such a name would land on one of our fields.
+    for alias, target in FeedParserDict.keymap.items():
+        targets = target if isinstance(target, list) else [target]
+        if _FIELD_NAMES.intersection(targets):
+            _ALIASES.add(alias)
     names = set()
     for cls in XMLParserMixin.__mro__:
         names.update(n[7:] for n in vars(cls) if n.startswith("_start_"))
@@ -110,8 +119,8 @@ class _Decline(Exception):
 
 
 class _Reader:
-    __slots__ = ("atom", "chars", "entries", "entry", "feed_title", "field", "field_attrs", "in_author",
-                 "path", "seen")
+    __slots__ = ("atom", "bindings", "chars", "container", "entries", "entry", "feed_title", "field",
+                 "field_attrs", "in_author", "path", "seen", "uris")
 
     def __init__(self) -> None:
         self.atom = False
@@ -124,12 +133,25 @@ class _Reader:
         self.chars: list[str] = []
         self.in_author = False
         self.feed_title: str | None = None
+        self.container: tuple[int, frozenset[str]] | None = None
+        """(depth, children kept) while inside a feed-level <image> or <textInput>."""
+        self.bindings: dict[str, str] = {}
+        self.uris: dict[str, str] = {}
 
     # -- expat callbacks --------------------------------------------------------------
+    def namespace(self, prefix: str | None, uri: str | None) -> None:
+        """feedparser maps an unknown namespace to the first prefix ever declared for it, for the
+        whole document, and never unscopes a prefix: model only documents where that is moot."""
+        prefix, uri = prefix or "", uri or ""
+        if self.bindings.setdefault(prefix, uri) != uri:
+            raise _Decline  # a prefix re-bound to another namespace
+        if uri.lower() not in _KNOWN_NS and self.uris.setdefault(uri, prefix) != prefix:
+            raise _Decline  # an unknown namespace under two prefixes
+
     def start(self, name: str, raw_attrs: dict[str, str]) -> None:
         if self.field is not None:
             raise _Decline  # markup inside a text field (escaped HTML arrives as text, not elements)
-        key = _key(name)
+        key, prefixed = _key(name)
         attrs = _attrs(raw_attrs) if raw_attrs else {}
         depth = len(self.path)
         self.path.append(key)
@@ -148,9 +170,13 @@ class _Reader:
             if key != "channel":
                 raise _Decline  # RSS 0.9x items outside <channel>, or worse
             return
+        if self.container is not None and not prefixed and key not in self.container[1]:
+            raise _Decline  # feedparser would leave the image/textInput context here
         feed_depth = 1 if self.atom else 2
         if depth == feed_depth:
             if key == ("entry" if self.atom else "item"):
+                if attrs:
+                    raise _Decline  # CDF-style href/lastmod on the item itself
                 self.entry = {}
                 self.seen = set()
             elif key == "title":
@@ -159,9 +185,10 @@ class _Reader:
                 self._open("feed_title", attrs)
             elif key in ("item", "entry", "channel") or (key in _HANDLED and key not in _FEED_IGNORED):
                 raise _Decline
+            elif key in _CONTAINERS and _CONTAINERS[key] is not None:
+                self.container = (depth, _CONTAINERS[key])  # type: ignore[assignment]
             return
-        allowed = _CONTAINERS.get(self.path[-2]) if depth == feed_depth + 1 else None
-        if allowed is not None and key in allowed:
+        if self.container is not None and depth == self.container[0] + 1 and key in self.container[1]:
             return  # e.g. <image><title>: feedparser files it under the image
         if key in _HANDLED or key in ("item", "entry"):
             raise _Decline
@@ -171,7 +198,7 @@ class _Reader:
         if depth > entry_depth:
             # Only Atom's <author><name> nests; anything else deeper is markup we do not model.
             if self.in_author and depth == entry_depth + 1 and key == "name" and not attrs:
-                self._open("author", attrs)
+                self._open("author_name", attrs)
                 return
             raise _Decline
         if key == "author" and self.atom:
@@ -201,7 +228,7 @@ class _Reader:
             self._open(key, attrs)
             return
         if key in _ENTRY_IGNORED or key not in _HANDLED:
-            if key in _FIELD_NAMES:
+            if key in _FIELD_NAMES or key in _ALIASES:
                 raise _Decline  # an unknown element feedparser would store under one of our fields
             self._open("ignored", attrs)
             return
@@ -212,7 +239,8 @@ class _Reader:
         if "url" in attrs or "uri" in attrs or "href" not in attrs:
             raise _Decline
         rel = attrs.get("rel", "alternate")
-        kind = attrs.get("type", "application/atom+xml" if rel == "self" else "text/html")
+        kind = XMLParserMixin.map_content_type(attrs.get("type", "application/atom+xml" if rel == "self"
+                                                         else "text/html"))
         if rel == "alternate" and kind in ("text/html", "application/xhtml+xml"):
             assert self.entry is not None
             self.entry["link"] = _urljoin("", attrs["href"])
@@ -231,6 +259,8 @@ class _Reader:
 
     def end(self, name: str) -> None:
         self.path.pop()
+        if self.container is not None and len(self.path) == self.container[0]:
+            self.container = None
         field = self.field
         if field is not None:  # a text field is a leaf, so this is its end tag
             self.field = None
@@ -272,6 +302,9 @@ class _Reader:
             value = _pop(raw)
             entry.setdefault("content", []).append({"value": value})
             entry.setdefault("summary", value)
+        elif field == "author_name":
+            # <author><name>: feedparser pops it as a non-text element, before its repairs.
+            entry["author"] = raw.strip()
         else:  # author, dc_creator, dc_author
             entry["author"] = _pop(raw)
 
@@ -297,13 +330,20 @@ def _pop(raw: str, *, uri: bool = False) -> str:
 
 
 def _attrs(raw: dict[str, str]) -> dict[str, str]:
-    """Attributes as feedparser's strict parser names them: unprefixed, lowercased; rel/type values lowercased."""
+    """Attributes as feedparser's strict parser names them: unprefixed, lowercased; rel/type values lowercased.
+
+    feedparser also files an attribute of the Atom/RSS namespaces, or of one it does
+    not know, under its bare local name (``atom:href`` acts as ``href``): decline on
+    those. Attributes of the other known namespaces (``xml:lang``…) stay prefixed and
+    touch nothing we read, except a base URI or an RDF identity.
+    """
     attrs: dict[str, str] = {}
     for name, value in raw.items():
-        if " " in name:  # namespaced (xml:lang, xml:base, rdf:about…)
-            local = name.split(" ")[1].lower()
-            if local in ("base", "about"):
-                raise _Decline  # a new URI base, or an RDF identity
+        if " " in name:  # namespaced: "uri local [prefix]"
+            parts = name.split(" ")
+            local = parts[1].lower()
+            if local in ("base", "about") or not _KNOWN_NS.get(parts[0].lower()):
+                raise _Decline
             continue
         key = name.lower()
         if key == "base":
@@ -327,12 +367,12 @@ def _field_of(key: str) -> str:
     return key
 
 
-_KEYS: dict[str, str] = {}
+_KEYS: dict[str, tuple[str, bool]] = {}
 """Memo of :func:`_key`: a feed uses a few dozen element names thousands of times."""
 
 
-def _key(name: str) -> str:
-    """feedparser's handler name for an expat ``"uri local prefix"`` triple (memoised)."""
+def _key(name: str) -> tuple[str, bool]:
+    """feedparser's handler name for an expat ``"uri local prefix"`` triple, and whether it is prefixed."""
     key = _KEYS.get(name)
     if key is None:
         key = _key_of(name)
@@ -341,10 +381,10 @@ def _key(name: str) -> str:
     return key
 
 
-def _key_of(name: str) -> str:
+def _key_of(name: str) -> tuple[str, bool]:
     parts = name.split(" ")
     if len(parts) == 1:
-        return parts[0].lower()
+        return parts[0].lower(), False
     uri = parts[0].lower()
     if "backend.userland.com/rss" in uri:
         uri = "http://backend.userland.com/rss"
@@ -357,7 +397,7 @@ def _key_of(name: str) -> str:
         if prefix.lower() in _KNOWN_PREFIXES:
             raise _Decline  # a standard prefix bound to another URI
     local = parts[1].lower()
-    return f"{prefix.lower()}_{local}" if prefix else local
+    return (f"{prefix.lower()}_{local}", True) if prefix else (local, False)
 
 
 _KNOWN_PREFIXES: frozenset[str] = frozenset()
@@ -381,6 +421,7 @@ def read(data: bytes) -> tuple[str | None, list[dict[str, Any]]] | None:
     parser.buffer_text = True
     parser.buffer_size = 65536
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartNamespaceDeclHandler = reader.namespace
     parser.StartElementHandler = reader.start
     parser.EndElementHandler = reader.end
     parser.CharacterDataHandler = reader.text

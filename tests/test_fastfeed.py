@@ -273,3 +273,65 @@ def test_a_windows_1250_feed_is_recoded_then_takes_the_fast_path() -> None:
     shipped, reference, answered = both(body)
     assert answered and shipped == reference
     assert shipped.items[0].title == "Vučić i Kurti u Briselu"
+
+
+# -- cases found in review: each once answered differently from feedparser ----------------------
+def _rss(inner: str, *, ns: str = "", channel: str = "<title>T</title>", item_attrs: str = "") -> bytes:
+    return (f"<?xml version='1.0' encoding='utf-8'?><rss version='2.0' {ns}><channel>{channel}"
+            f"<item{item_attrs}>{inner}</item></channel></rss>").encode()
+
+
+def _atom(entry: str, *, entry_attrs: str = "") -> bytes:
+    return ("<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom'><title>F</title>"
+            f"<entry{entry_attrs}>{entry}</entry></feed>").encode()
+
+
+DC = "xmlns:dc='http://purl.org/dc/elements/1.1/'"
+
+REVIEWED = {
+    # feedparser keeps an Atom <author><name> without its UTF-8/cp1252 repairs (it pops it as non-text)
+    "atom author mojibake": (_atom("<id>x</id><title>T</title><author><name>Vu\u00c4\u008di\u00c4\u0087</name></author>"), True),
+    "atom author C1": (_atom("<id>x</id><title>T</title><author><name>\u0093Desk\u0094 \u0096 X</name></author>"), True),
+    "rss creator mojibake": (_rss("<title>T</title><guid>g</guid><dc:creator>Vu\u00c4\u008di\u00c4\u0087</dc:creator>",
+                                  ns=DC), True),
+    # link types go through feedparser's map_content_type ("html" is text/html)
+    "atom link type=html": (_atom("<id>urn:x:1</id><title>T</title><link rel='alternate' type='html' "
+                                  "href='https://a.example/x'/>"), True),
+    "atom link type=xhtml": (_atom("<id>x</id><title>T</title><link type='xhtml' href='https://a.example/x'/>"), True),
+    # namespaced attributes feedparser files under their bare names
+    "guid x:isPermaLink": (_rss("<title>T</title><guid x:isPermaLink='false'>https://a.example/1</guid>",
+                                ns="xmlns:x='urn:x'"), False),
+    "atom:href in rss": (_rss("<title>T</title><guid isPermaLink='false'>g</guid><atom:link "
+                              "atom:href='https://a.example/x'/>", ns="xmlns:atom='http://www.w3.org/2005/Atom'"), False),
+    "link x:href": (_rss("<title>T</title><guid isPermaLink='false'>g</guid><link x:href='https://a.example/x'>"
+                         "https://b.example/y</link>", ns="xmlns:x='urn:x'"), False),
+    # CDF attributes on the item itself
+    "item href": (_rss("<title>T</title><guid isPermaLink='false'>g</guid>", item_attrs=" href='https://a.example/c'"),
+                  False),
+    "item lastmod": (_rss("<title>T</title><guid isPermaLink='false'>g</guid>", item_attrs=" lastmod='2021-05-05T10:00:00Z'"),
+                     False),
+    "entry href": (_atom("<id>x</id><title>T</title>", entry_attrs=" href='https://a.example/c'"), False),
+    # an unprefixed element closes feedparser's image/textInput context: the next <title> is the feed's
+    "textInput then title": (_rss("<title>A</title><guid>g</guid>", channel="<title>Real</title><textInput><foo>x</foo>"
+                                  "<title>Search</title></textInput>"), False),
+    "image then title": (_rss("<title>A</title><guid>g</guid>", channel="<title>Real</title><image><url>https://x/l.png"
+                              "</url><alt>x</alt><title>Logo</title></image>"), False),
+    # FeedParserDict renames these keys onto the date fields
+    "date_parsed alias": (_rss("<title>T</title><guid>g</guid><dc:date>2021-05-05T10:00:00Z</dc:date>"
+                               "<date_parsed>junk</date_parsed>", ns=DC), False),
+    "issued:parsed alias": (_rss("<title>T</title><guid>g</guid><pubDate>Wed, 05 May 2021 10:00:00 GMT</pubDate>"
+                                 "<issued:parsed>junk</issued:parsed>", ns="xmlns:issued='urn:i'"), False),
+    # feedparser never unscopes a prefix and maps a namespace to its first prefix
+    "prefix rebound": (b"<?xml version='1.0' encoding='utf-8'?><rss version='2.0' xmlns:x='urn:a'><channel><title>T</title>"
+                       b"<item xmlns:x='urn:b'><title>A</title><guid>g1</guid></item><item><x:title>Other</x:title>"
+                       b"<title>B</title><guid>g2</guid></item></channel></rss>", False),
+    "one namespace, two prefixes": (_rss("<title>T</title><guid>g</guid><x:creator>Someone</x:creator>",
+                                         ns="xmlns:dc='urn:y' xmlns:x='urn:y'"), False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REVIEWED))
+def test_reviewed_cases_agree_with_feedparser(name: str) -> None:
+    body, fast = REVIEWED[name]
+    assert_same(body, fast=fast, content_type="application/atom+xml" if b"2005/Atom'><title>F" in body else
+                "application/rss+xml")
