@@ -531,11 +531,16 @@ class Fetcher:
                             raise _Fault("redirect", f"{_status_text(status)} without a Location header",
                                          status=status)
                         location = location.strip()
+                        result = None
                     else:
-                        return await self._finish(url, current, response, hops > 0 and permanent, etag,
-                                                  last_modified, progress)
-                finally:
-                    await _release(response)
+                        result = await self._finish(url, current, response, hops > 0 and permanent, etag,
+                                                    last_modified, progress)
+                except BaseException:
+                    await response.aclose()  # an error reply: report it now, never wait for its body
+                    raise
+                await _release(response)
+                if result is not None:
+                    return result
             # Redirect bookkeeping happens after the slot is released.
             hops += 1
             permanent = permanent and status in _PERMANENT
@@ -624,7 +629,9 @@ class Fetcher:
 
 
 _DRAIN_MAX = 64 * 1024
-"""Unread body bytes we will read and discard to keep a connection alive (a 304, a redirect, an error page)."""
+"""Unread body bytes we will read and discard to keep a connection alive (a 304, a redirect)."""
+_DRAIN_SECONDS = 0.5
+"""How long we wait for those bytes; a server that does not send them loses the connection, nothing else."""
 
 
 async def _release(response: httpx.Response) -> None:
@@ -633,18 +640,21 @@ async def _release(response: httpx.Response) -> None:
     httpcore drops a connection whose response was not read to the end, so a
     304 closed unread costs a fresh TCP (and TLS) handshake on the next request
     to that host: 200 conditional GETs became 200 connections. An empty or
-    small body is read and discarded; a large one is not worth it.
+    small body is read and discarded (for at most :data:`_DRAIN_SECONDS`); a
+    large one is not worth it. Error replies are closed unread by the caller, so a
+    429 whose body never comes is still reported at once with its Retry-After.
     """
     try:
         if not response.is_stream_consumed:
             declared = response.headers.get("content-length", "")
             if response.status_code in (204, 304) or (declared.isdigit() and int(declared) <= _DRAIN_MAX):
                 drained = 0
-                async for chunk in response.aiter_raw():
-                    drained += len(chunk)
-                    if drained > _DRAIN_MAX:
-                        break
-    except (httpx.HTTPError, OSError):
+                async with asyncio.timeout(_DRAIN_SECONDS):
+                    async for chunk in response.aiter_raw():
+                        drained += len(chunk)
+                        if drained > _DRAIN_MAX:
+                            break
+    except (httpx.HTTPError, OSError, TimeoutError):
         pass  # the connection is dropped by aclose; nothing to keep
     finally:
         await response.aclose()

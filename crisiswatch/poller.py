@@ -98,6 +98,12 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     return context
 
 
+def _settle_threadsafe(future: asyncio.Future[Any], outcome: Any) -> None:
+    """Resolve ``future`` on its own loop; a loop closed meanwhile (its poll was cancelled) has nobody waiting."""
+    with contextlib.suppress(RuntimeError):
+        future.get_loop().call_soon_threadsafe(_settle, future, outcome)
+
+
 def _settle(future: asyncio.Future[Any], outcome: Any) -> None:
     if future.cancelled():
         return
@@ -268,23 +274,32 @@ class Poller:
             start = not self._draining
             self._draining = True
         if start:
-            loop.run_in_executor(self._writer, self._drain, loop)
+            loop.run_in_executor(self._writer, self._drain)
         return await future
 
-    def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Writer thread: commit queued results in batches until the queue is empty."""
-        while True:
+    def _drain(self) -> None:
+        """Writer thread: commit queued results in batches until the queue is empty.
+
+        Whatever happens here, ``_draining`` is cleared on the way out: a drain
+        that died with it set would leave every later result waiting forever
+        (a poll cancelled mid-batch closes its loop under us, for one).
+        """
+        try:
+            while True:
+                with self._pending_lock:
+                    batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                    if not batch:
+                        self._draining = False
+                        return
+                try:
+                    outcomes: list[Any] = self.store.record_results([(args, kwargs) for args, kwargs, _ in batch])
+                except BaseException as exc:  # handed to every waiting feed
+                    outcomes = [exc] * len(batch)
+                for (_, _, future), outcome in zip(batch, outcomes, strict=True):
+                    _settle_threadsafe(future, outcome)
+        finally:
             with self._pending_lock:
-                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-                if not batch:
-                    self._draining = False
-                    return
-            try:
-                outcomes: list[Any] = self.store.record_results([(args, kwargs) for args, kwargs, _ in batch])
-            except BaseException as exc:  # handed to every waiting feed
-                outcomes = [exc] * len(batch)
-            for (_, _, future), outcome in zip(batch, outcomes, strict=True):
-                loop.call_soon_threadsafe(_settle, future, outcome)
+                self._draining = False
 
     async def _poll_feed(self, fetcher: Fetcher, feed: Feed,
                          row: dict[str, Any] | None = None) -> tuple[FeedReport, FeedOutcome]:

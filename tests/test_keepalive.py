@@ -1,4 +1,4 @@
-"""HTTP keep-alive: 304s, redirects and small error bodies are read out so the connection is kept.
+"""HTTP keep-alive: 304s and redirects are read out so the connection is kept; error replies are not waited for.
 
 A real HTTP/1.1 server on 127.0.0.1 counts the TCP connections it accepts;
 httpcore drops a connection whose response was closed unread, so before
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -82,6 +83,14 @@ class Handler(BaseHTTPRequestHandler):
             self.body(200, FEED, "application/rss+xml")
         elif self.path == "/error":
             self.body(500, b"<html><body>" + b"Internal Server Error " * 50 + b"</body></html>", "text/html")
+        elif self.path == "/busy":  # headers at once, a body that never comes
+            self.send_response(429)
+            self.send_header("Retry-After", "3600")
+            self.send_header("Content-Length", "100")
+            self.end_headers()
+            self.wfile.flush()
+            time.sleep(3)
+            self.close_connection = True
         else:
             self.body(404, b"not found", "text/plain")
 
@@ -141,18 +150,28 @@ def test_followed_redirects_reuse_the_connection(server: CountingServer) -> None
     assert server.connections <= 2, f"{server.connections} connections for 20 sequential requests"
 
 
-def test_empty_bodied_redirects_and_error_pages_reuse_the_connection(server: CountingServer) -> None:
+def test_empty_bodied_redirects_reuse_the_connection(server: CountingServer) -> None:
     async def go() -> list[Any]:
         async with Fetcher(SETTINGS) as f:
-            out = []
-            for n in range(5):
-                out.append(await f.fetch(server.url(f"/temp/{n}")))
-                out.append(await f.fetch(server.url("/error")))
-            return out
+            return [await f.fetch(server.url(f"/temp/{n}")) for n in range(10)]
 
     results = run(go())
-    assert [r.status for r in results] == [200, 500] * 5
-    assert all(r.moved_to is None for r in results[::2])  # a 302 never re-points the feed
-    assert all(r.error_kind == "http" and "500" in (r.error or "") for r in results[1::2])
-    assert len(server.requests) == 15
-    assert server.connections <= 2, f"{server.connections} connections for 15 sequential requests"
+    assert [r.status for r in results] == [200] * 10
+    assert all(r.moved_to is None for r in results)  # a 302 never re-points the feed
+    assert len(server.requests) == 20
+    assert server.connections <= 2, f"{server.connections} connections for 20 sequential requests"
+
+
+def test_error_replies_are_reported_at_once_not_drained(server: CountingServer) -> None:
+    """A 429 whose body never comes is a rate limit with its Retry-After, now — not a timeout later."""
+    async def go() -> tuple[Any, float, Any]:
+        async with Fetcher(SETTINGS) as f:
+            started = time.monotonic()
+            busy = await f.fetch(server.url("/busy"))
+            elapsed = time.monotonic() - started
+            return busy, elapsed, await f.fetch(server.url("/error"))
+
+    busy, elapsed, error = run(go())
+    assert busy.status == 429 and busy.error_kind == "ratelimit" and busy.retry_after == 3600.0, busy
+    assert elapsed < 1.5, elapsed
+    assert error.status == 500 and error.error_kind == "http" and "500" in (error.error or "")

@@ -441,3 +441,27 @@ def test_one_feeds_store_fault_does_not_lose_its_batch(fault_server: FaultServer
     rows = {r[0]: r[1:] for r in committed(path, "SELECT id, fetch_count, last_status, etag FROM feeds")}
     assert rows[failed] == (0, None, None)
     assert all(rows[fid] == (1, 200, None) for fid in store.batches[0] + store.batches[1] if fid != failed)
+
+
+class SlowStore(Store):
+    """Each batch takes half a second, so a poll can be cancelled while one is being committed."""
+
+    def record_results(self, calls):  # type: ignore[no-untyped-def]
+        time.sleep(0.5)
+        return super().record_results(calls)
+
+
+def test_a_poll_cancelled_mid_batch_does_not_hang_the_next(fault_server: FaultServer, tmp_path: Path) -> None:
+    """Cancelling poll_once closes its loop under the writer thread; the next poll must still finish."""
+    config = poll_config(fault_server, 6, f"cancel-{tmp_path.name}")
+    store = SlowStore.open(tmp_path / "cw.db")
+    poller = Poller(config, store, workers=1)
+    try:
+        with pytest.raises(TimeoutError):
+            asyncio.run(asyncio.wait_for(poller.poll_once(), 0.3))
+        time.sleep(1.0)  # the writer finishes that batch against the closed loop
+        summary = asyncio.run(asyncio.wait_for(poller.poll_once(), 30))
+    finally:
+        poller.close()
+    assert summary.feeds == 6 and summary.errors == 0, summary.line()
+    assert sum(items_per_feed(tmp_path / "cw.db").values()) == sum(expected_items(f.name) for f in config.feeds)
