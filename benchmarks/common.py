@@ -679,6 +679,23 @@ class Run:
     extra: dict[str, object] = field(default_factory=dict)
 
 
+def _start_readers(proc: subprocess.Popen[bytes], out_chunks: list[bytes], err_chunks: list[bytes],
+                   ) -> list[threading.Thread]:
+    """Drain the child's stdout/stderr on threads (a full pipe would stall it), keeping the tails."""
+
+    def drain(stream: object, sink: list[bytes]) -> None:
+        for chunk in iter(lambda: stream.read(65536), b""):  # type: ignore[attr-defined]
+            sink.append(chunk)
+            if len(sink) > 64:
+                del sink[:32]
+
+    readers = [threading.Thread(target=drain, args=(proc.stdout, out_chunks), daemon=True),
+               threading.Thread(target=drain, args=(proc.stderr, err_chunks), daemon=True)]
+    for t in readers:
+        t.start()
+    return readers
+
+
 def run_measured(argv: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
                  timeout: float = 900.0, sample_every: float = 0.01, sample: bool = True) -> Run:
     """Run ``argv``; return wall seconds, peak tree RSS (psutil sampling) and wait4's ru_maxrss.
@@ -703,16 +720,7 @@ def run_measured(argv: Sequence[str], *, env: dict[str, str] | None = None, cwd:
     out_chunks: list[bytes] = []
     err_chunks: list[bytes] = []
 
-    def drain(stream: object, sink: list[bytes]) -> None:
-        for chunk in iter(lambda: stream.read(65536), b""):  # type: ignore[attr-defined]
-            sink.append(chunk)
-            if len(sink) > 64:
-                del sink[:32]
-
-    readers = [threading.Thread(target=drain, args=(proc.stdout, out_chunks), daemon=True),
-               threading.Thread(target=drain, args=(proc.stderr, err_chunks), daemon=True)]
-    for t in readers:
-        t.start()
+    readers = _start_readers(proc, out_chunks, err_chunks)
 
     def sample() -> None:
         nonlocal peak, peak_pss, samples
@@ -787,16 +795,7 @@ def _run_timed(argv: Sequence[str], *, env: dict[str, str] | None, cwd: Path | N
     proc = subprocess.Popen(list(argv), env=env, cwd=cwd, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
-    def drain(stream: object, sink: list[bytes]) -> None:
-        for chunk in iter(lambda: stream.read(65536), b""):  # type: ignore[attr-defined]
-            sink.append(chunk)
-            if len(sink) > 64:
-                del sink[:32]
-
-    readers = [threading.Thread(target=drain, args=(proc.stdout, out_chunks), daemon=True),
-               threading.Thread(target=drain, args=(proc.stderr, err_chunks), daemon=True)]
-    for t in readers:
-        t.start()
+    readers = _start_readers(proc, out_chunks, err_chunks)
     watchdog = threading.Timer(timeout, proc.kill)
     watchdog.start()
     try:
