@@ -139,7 +139,6 @@ class Poller:
         self.workers = workers if workers is not None else max(1, min(4, os.cpu_count() or 1))
         self._pool: Executor | None = None
         self._warming: threading.Thread | None = None
-        self._in_flight: asyncio.Semaphore | None = None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crisiswatch-store")
         self._pending: list[tuple[tuple[Any, ...], dict[str, Any], asyncio.Future[FeedOutcome]]] = []
         self._pending_lock = threading.Lock()
@@ -228,18 +227,18 @@ class Poller:
         feeds = list(feeds)
         # Feeds between "fetch started" and "stored", at most: fetching runs ahead of parsing,
         # and without a bound a 1,000-feed cold poll held every body and parse result at once.
-        self._in_flight = asyncio.Semaphore(2 * self.config.settings.max_connections)
+        in_flight = asyncio.Semaphore(2 * self.config.settings.max_connections)
         if any(not (row.get("etag") or row.get("last_modified")) for row in (rows.get(f.name) or {} for f in feeds)):
             self._start_workers()  # a feed without validators will send a body: have parsers ready for it
         started = time.monotonic()
         summary = PollSummary(feeds=len(feeds))
         await self._write(self.store.add_event, "poll_started", detail=f"{len(feeds)} feeds due")
         if self._fetcher is not None:
-            results = await asyncio.gather(*(self._poll_feed(self._fetcher, feed, rows.get(feed.name))
+            results = await asyncio.gather(*(self._poll_feed(self._fetcher, feed, rows.get(feed.name), in_flight)
                                              for feed in feeds))
         else:
             async with Fetcher(self.config.settings) as fetcher:
-                results = await asyncio.gather(*(self._poll_feed(fetcher, feed, rows.get(feed.name))
+                results = await asyncio.gather(*(self._poll_feed(fetcher, feed, rows.get(feed.name), in_flight)
                                                  for feed in feeds))
         for report, outcome in results:
             summary.reports.append(report)
@@ -301,16 +300,14 @@ class Poller:
             with self._pending_lock:
                 self._draining = False
 
-    async def _poll_feed(self, fetcher: Fetcher, feed: Feed,
-                         row: dict[str, Any] | None = None) -> tuple[FeedReport, FeedOutcome]:
-        if self._in_flight is None:
-            self._in_flight = asyncio.Semaphore(2 * self.config.settings.max_connections)
-        async with self._in_flight:
+    async def _poll_feed(self, fetcher: Fetcher, feed: Feed, row: dict[str, Any] | None,
+                         in_flight: asyncio.Semaphore) -> tuple[FeedReport, FeedOutcome]:
+        async with in_flight:
             return await self._poll_feed_now(fetcher, feed, row)
 
     async def _poll_feed_now(self, fetcher: Fetcher, feed: Feed,
                              row: dict[str, Any] | None) -> tuple[FeedReport, FeedOutcome]:
-        """Fetch, parse and store one feed, holding an in-flight slot (see ``_in_flight``)."""
+        """Fetch, parse and store one feed, holding an in-flight slot (see ``poll_once``)."""
         feed_id = self._feed_ids[feed.name]
         if row is None or row.get("id") != feed_id:
             row = await self._write(self.store.feed, feed_id) or {}
