@@ -93,14 +93,16 @@ _AMP_NAME = re.compile(r"&([A-Za-z0-9_]+);")
 _KNOWN_NS: dict[str, str] = {}
 _HANDLED: frozenset[str] = frozenset()
 _ALIASES: set[str] = set()
+_KNOWN_PREFIXES: frozenset[str] = frozenset()
 
 
 def _init() -> None:
     """feedparser's namespace table and handler names, read once from feedparser itself."""
-    global _KNOWN_NS, _HANDLED
+    global _KNOWN_NS, _HANDLED, _KNOWN_PREFIXES
     if _KNOWN_NS or XMLParserMixin is None:
         return
     _KNOWN_NS = {uri.lower(): prefix for uri, prefix in XMLParserMixin.namespaces.items()}
+    _KNOWN_PREFIXES = frozenset(prefix.lower() for prefix in _KNOWN_NS.values() if prefix)
     # FeedParserDict stores some keys under another name ("date_parsed" → "updated_parsed"):
     # an unknown element with such a name would land on one of our fields.
     for alias, target in FeedParserDict.keymap.items():
@@ -400,21 +402,15 @@ def _key_of(name: str) -> tuple[str, bool]:
     return (f"{prefix.lower()}_{local}", True) if prefix else (local, False)
 
 
-_KNOWN_PREFIXES: frozenset[str] = frozenset()
-
-
 def read(data: bytes) -> tuple[str | None, list[dict[str, Any]]] | None:
     """(feed title, entries as feedparser-shaped dicts) for a UTF-8 document, or None to decline.
 
     ``data`` is what :func:`crisiswatch.parse._parse` would hand feedparser:
     UTF-8, prolog stripped (no DOCTYPE, so no entity declarations).
     """
-    global _KNOWN_PREFIXES
     if XMLParserMixin is None:
         return None
     _init()
-    if not _KNOWN_PREFIXES:
-        _KNOWN_PREFIXES = frozenset(p.lower() for p in _KNOWN_NS.values() if p)
     reader = _Reader()
     parser = expat.ParserCreate("utf-8", namespace_separator=" ")
     parser.namespace_prefixes = True
