@@ -1,0 +1,294 @@
+"""Run every document of a feedparser checkout through ``parse_feed`` and print where it diverges.
+
+    python benchmarks/feedparser_parity.py PATH [--show N] [--verbose]
+
+PATH is a feedparser source tree (its ``tests/`` holds ~2,100 documents; a
+directory of feed documents works too). Each document is parsed three ways:
+
+* **shipped**: ``crisiswatch.parse.parse_feed`` as the poller calls it (the
+  expat fast path where it applies);
+* **slow**: the same with the fast path switched off, so feedparser reads it;
+* **oracle**: ``feedparser.parse`` on the raw bytes with its default options
+  (its own sanitiser, its own charset handling, the document's HTTP headers
+  from its ``Header:`` comments, the document's URL as Content-Location so it
+  resolves links itself). Its distinct entries (by id, else link + title) are
+  turned into (id, title, link, summary) without any crisiswatch code: text
+  that feedparser calls plain is kept as is, HTML goes through a plain
+  ``html.parser`` reading; links must be http(s).
+
+A **divergence** is a document where shipped != slow, or where crisiswatch's
+items differ from the oracle's: another number of items, another id or link,
+or other words in a title or summary (compared without whitespace). Documents where feedparser itself fails (it raised,
+or it lost every entry to a bozo error) but crisiswatch keeps entries are
+counted as *improved* and listed separately, with the reason feedparser gave:
+they are what parse.py repairs on purpose (character references, undeclared
+charsets), and they must be looked at, not hidden.
+
+Prints figures; exits 0 whatever it finds (a benchmark, not a test).
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import re
+import sys
+import time
+import warnings
+from collections import Counter
+from dataclasses import asdict
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import feedparser
+
+import crisiswatch.parse as parse_module
+from crisiswatch.models import ParsedFeed, ParsedItem
+from crisiswatch.parse import strip_unsafe
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+_HEADER = re.compile(rb"^Header:\s+([^:]+):(.*)$", re.M)
+_SUFFIXES = {".xml", ".rdf", ".atom", ".rss"}
+
+
+def documents(root: Path) -> list[Path]:
+    """Every feed document under ``root`` (``root/tests`` when PATH is a feedparser checkout)."""
+    if (root / "tests").is_dir():
+        root = root / "tests"
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in _SUFFIXES)
+
+
+def headers_of(body: bytes) -> dict[str, str]:
+    """The HTTP headers a feedparser test document asks for (``Header: Name: value`` comments)."""
+    found = {k.decode("latin-1").strip().lower(): v.decode("latin-1").strip() for k, v in _HEADER.findall(body)}
+    found.setdefault("content-type", "text/xml")  # what feedparser's own test server sends
+    return found
+
+
+def shipped(body: bytes, content_type: str | None, url: str, *, fast: bool) -> ParsedFeed:
+    real = parse_module.fastfeed.read
+    try:
+        if not fast:
+            parse_module.fastfeed.read = lambda data: None  # type: ignore[assignment]
+        return parse_module.parse_feed(body, content_type=content_type, url=url, fetched_at=NOW)
+    finally:
+        parse_module.fastfeed.read = real  # type: ignore[assignment]
+
+
+class _ReferenceText(HTMLParser):
+    """An HTML fragment's text as a browser shows it: the oracle's own converter, not crisiswatch's."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style", "applet"):
+            self.skip += 1
+        self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style", "applet"):
+            self.skip = max(0, self.skip - 1)
+        self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skip:
+            self.parts.append(data)
+
+
+def reference_text(value: object, kind: str | None) -> str:
+    """feedparser's value as text: as-is when it calls it plain, else through a plain HTML reading.
+
+    Entities left over are decoded until stable (crisiswatch's documented rule for
+    titles escaped twice), then the text is compared without whitespace: block
+    and inline markup may legitimately space words differently.
+    """
+    if not isinstance(value, str):
+        return ""
+    text = value
+    if kind and "html" in kind:
+        reader = _ReferenceText()
+        reader.feed(text)
+        reader.close()
+        text = "".join(reader.parts)
+    for _ in range(3):
+        unescaped = html.unescape(text)
+        if unescaped == text:
+            break
+        text = unescaped
+    return text
+
+
+def _squash(text: str | None) -> str:
+    return "".join(strip_unsafe(text or "").split()).rstrip("…")
+
+
+def _detail(entry: Any, field: str) -> tuple[object, str | None]:
+    """A field's value and feedparser's content type for it (a summary copied from content has none)."""
+    value = entry.get(field)
+    detail = entry.get(f"{field}_detail")
+    content = entry.get("content") or []
+    if field == "summary" and not isinstance(detail, dict) and content and isinstance(content[0], dict):
+        if not value:
+            value = content[0].get("value")
+        return value, content[0].get("type")
+    return value, detail.get("type") if isinstance(detail, dict) else None
+
+
+def _oracle_link(entry: Any, raw_entry: Any) -> str | None:
+    """feedparser's link (resolved by feedparser against xml:base and the feed URL), if it is http(s).
+
+    A guid feedparser copied into ``link`` that is no URL reference at all (no
+    scheme, not a path) is an identifier, not a link.
+    """
+    link = entry.get("link")
+    if not isinstance(link, str) or not link.strip():
+        return None
+    raw_link, raw_id = raw_entry.get("link"), raw_entry.get("id")
+    if raw_entry.get("guidislink") and raw_link == raw_id and isinstance(raw_id, str):
+        if not re.match(r"^\s*([A-Za-z][A-Za-z0-9+.-]*:|/|\.\.?/)", raw_id):
+            return None
+    link = "".join(link.split())
+    parts = urlsplit(link)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return link
+
+
+def oracle(body: bytes, headers: dict[str, str], url: str) -> tuple[list[tuple[str, str, str | None, str]] | None,
+                                                                     str | None]:
+    """feedparser's own reading as (identity, title, link, summary) per distinct entry; (None, why) if it failed.
+
+    Read twice: with the feed URL as Content-Location (feedparser resolves
+    links against it and xml:base) and without (ids as written, the way
+    crisiswatch keeps them so identities survive a feed moving).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            resolved = feedparser.parse(body, response_headers={**headers, "content-location": url})
+            raw = feedparser.parse(body, response_headers=dict(headers))
+        except Exception as exc:  # feedparser raising on a document is what "improved" means
+            return None, f"feedparser raised {exc.__class__.__name__}: {str(exc)[:80]}"
+    out: list[tuple[str, str, str | None, str]] = []
+    seen: set[str] = set()
+    for entry, raw_entry in zip(resolved.get("entries") or [], raw.get("entries") or [], strict=False):
+        title = _squash(reference_text(*_detail(entry, "title")))
+        summary = _squash(reference_text(*_detail(entry, "summary")))
+        link = _oracle_link(entry, raw_entry)
+        guid = " ".join(strip_unsafe(raw_entry.get("id") or "").split())
+        if not (title or summary or link):
+            continue
+        identity = guid or (f"{link}\n{title}" if link else f"{title}\n{summary}")
+        if identity in seen:
+            continue
+        seen.add(identity)
+        out.append((guid, title, link, summary))
+    bozo = resolved.get("bozo_exception")
+    if not out and bozo is not None:
+        return None, f"feedparser bozo, no entries: {bozo.__class__.__name__}: {str(bozo)[:80]}"
+    return out, None
+
+
+def compare(feed: ParsedFeed, expected: list[tuple[str, str, str | None, str]]) -> list[str]:
+    """Where crisiswatch's items differ from feedparser's distinct entries (text compared without spaces)."""
+    out: list[str] = []
+    if len(feed.items) != len(expected):
+        out.append(f"{len(feed.items)} items != feedparser's {len(expected)} distinct entries")
+    for n, (item, (guid, title, link, summary)) in enumerate(zip(feed.items, expected, strict=False)):
+        problems = []
+        if (item.guid or "") != guid[: parse_module.ID_MAX] and not (item.guid or "").startswith("sha1:"):
+            problems.append(f"guid {item.guid!r} != {guid!r}")
+        if title and not _same_text(item.title, title, parse_module.TITLE_MAX):
+            problems.append(f"title {item.title[:90]!r} != {title[:90]!r}")
+        if item.link != link:
+            problems.append(f"link {item.link!r} != {link!r}")
+        if summary and not _same_text(item.summary, summary, parse_module.SUMMARY_MAX):
+            problems.append(f"summary {item.summary[:90]!r} != {summary[:90]!r}")
+        if problems:
+            out.append(f"item {n}: " + "; ".join(problems))
+            if len(out) >= 4:
+                break
+    return out
+
+
+def _same_text(ours: str, theirs: str, cap: int) -> bool:
+    """Equal without whitespace, allowing for crisiswatch's cap (it cut the text and added an ellipsis)."""
+    mine = _squash(ours)
+    if mine == theirs:
+        return True
+    return len(ours) >= cap - 1 and ours.endswith("…") and theirs.startswith(mine)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("path", type=Path, help="a feedparser checkout (or any directory of feed documents)")
+    ap.add_argument("--show", type=int, default=40, help="divergences to print in full (default 40)")
+    ap.add_argument("--verbose", action="store_true", help="also list every improved document")
+    args = ap.parse_args(argv)
+
+    docs = documents(args.path)
+    if not docs:
+        print(f"no feed documents under {args.path}", file=sys.stderr)
+        return 2
+    counts: Counter[str] = Counter()
+    fast_vs_slow: list[tuple[Path, list[str]]] = []
+    vs_oracle: list[tuple[Path, list[str]]] = []
+    improved: list[tuple[Path, str]] = []
+    started = time.perf_counter()
+    for path in docs:
+        body = path.read_bytes()
+        headers = headers_of(body)
+        rel = path.relative_to(args.path) if path.is_relative_to(args.path) else path
+        url = f"http://127.0.0.1:8097/{rel.as_posix()}"
+        content_type = headers.get("content-type")
+        fast = shipped(body, content_type, url, fast=True)
+        slow = shipped(body, content_type, url, fast=False)
+        counts["documents"] += 1
+        counts["items"] += len(fast.items)
+        if fast != slow:
+            fast_vs_slow.append((rel, differences(fast, slow)))
+        expected, failure = oracle(body, headers, url)
+        if expected is None:
+            if fast.items:
+                improved.append((rel, f"{failure}; crisiswatch kept {len(fast.items)} item(s)"))
+            else:
+                counts["both fail"] += 1
+            continue
+        diff = compare(fast, expected)
+        if diff:
+            vs_oracle.append((rel, diff))
+        else:
+            counts["agree"] += 1
+    elapsed = time.perf_counter() - started
+
+    shown = 0
+    for label, found in (("fast path != feedparser path", fast_vs_slow), ("crisiswatch != feedparser", vs_oracle)):
+        for rel, diff in found:
+            if shown >= args.show:
+                break
+            shown += 1
+            print(f"DIVERGES ({label}) {rel}")
+            for line in diff[:6]:
+                print(f"    {line}")
+    if args.verbose:
+        for rel, why in improved:
+            print(f"IMPROVED {rel}: {why}")
+    print()
+    print(f"documents:                     {counts['documents']}  ({elapsed:.1f} s)")
+    print(f"items kept by crisiswatch:     {counts['items']}")
+    print(f"agree with feedparser:         {counts['agree']}")
+    print(f"both find nothing:             {counts['both fail']}")
+    print(f"improved (feedparser fails):   {len(improved)}")
+    print(f"divergences, fast vs slow:     {len(fast_vs_slow)}")
+    print(f"divergences, vs feedparser:    {len(vs_oracle)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
