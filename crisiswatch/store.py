@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import Feed, Settings
+from .fold import fold
+from .identity import canonical_link, title_key
 from .models import (
     SEVERITIES,
     Assessment,
@@ -31,7 +33,6 @@ from .models import (
     severity_rank,
     utcnow,
 )
-from .text import canonical_link, fold, title_key
 
 try:
     import fcntl
@@ -548,7 +549,7 @@ class Store:
         """Store one feed's fetch outcome, its new items and alerts, atomically.
 
         ``search_texts`` are the items' (title, summary) already folded by
-        :func:`text.fold` (the poller does it in its worker processes); without
+        :func:`fold.fold` (the poller does it in its worker processes); without
         them the store folds here. Search runs over folded text so "Jarinje"
         finds "Јариње".
         """
