@@ -20,9 +20,9 @@ from typing import Any, TextIO
 from .config import parse_duration
 from .models import iso, utcnow
 from .redact import redact_text
+from .sanitize import strip_unsafe
 from .store import Store
 from .termsafe import one_line
-from .text import strip_unsafe
 
 FORMATS = ("csv", "json", "jsonl")
 TABLES = ("events", "alerts", "items")

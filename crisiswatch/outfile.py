@@ -41,15 +41,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from .errors import CrisiswatchError
 from .termsafe import one_line
 
 __all__ = ["OutputError", "describe_os_error", "open_output", "output_label", "write_output"]
 
 
-class OutputError(Exception):
+class OutputError(CrisiswatchError):
     """The output could not be written; the message is one line for the user (exit code 1)."""
-
-    exit_code = 1
 
 
 _REASONS = {

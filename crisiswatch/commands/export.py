@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import Context, CrisiswatchError
+from ..errors import CrisiswatchError
+from .context import Context
 
 
 def register(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFormatter]) -> None:
@@ -27,7 +28,7 @@ def register(sub: argparse._SubParsersAction, formatter: type[argparse.HelpForma
 
 def run(ctx: Context) -> int:
     from ..export import export, parse_since
-    from ..outfile import OutputError, open_output, output_label
+    from ..outfile import open_output, output_label
     from ..store import Store
 
     try:
@@ -41,8 +42,6 @@ def run(ctx: Context) -> int:
         # device or /dev/stdout is written through, a symlink's target is written.
         with open_output(output) as out:
             count = export(store, ctx.args.table, ctx.args.format, out, since)
-    except OutputError as exc:
-        raise CrisiswatchError(str(exc), exc.exit_code) from None
     finally:
         store.close()
     if output and output != "-":
