@@ -119,11 +119,25 @@ def _score(words: list[bytes], codec: str, languages: tuple[str, ...]) -> tuple[
     return best_score - penalty, best
 
 
+def _mostly_utf8(body: bytes) -> bool:
+    """At least as many valid multi-byte UTF-8 characters as broken bytes (other code pages have ~none)."""
+    text = body[: _SAMPLE * 4].decode("utf-8", "replace")
+    broken = text.count("\ufffd")
+    if not broken:
+        return True
+    valid = len(text) - len(text.encode("ascii", "ignore")) - broken
+    return valid >= broken
+
+
 def detect(body: bytes) -> str | None:
     """The most plausible encoding of ``body`` (not valid UTF-8), or None when nothing fits.
 
-    Pure ASCII and UTF-8 are the caller's business; this only ranks decodings.
+    Valid UTF-8 is the caller's business. UTF-8 with a few broken bytes (a
+    character cut in half) is still UTF-8: "utf-8" when most high-byte
+    sequences decode, for the caller to decode with replacement.
     """
+    if _mostly_utf8(body):
+        return "utf-8"
     words: list[bytes] = []
     size = 0
     for m in _WORD.finditer(body):
