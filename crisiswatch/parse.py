@@ -176,26 +176,20 @@ def _parse(body: bytes, content_type: str | None, url: str, fetched_at: datetime
     # strip_unsafe. Nothing feedparser returns reaches the store unfiltered.
     # No content-location: feedparser would resolve relative permalink guids
     # against it, so identities would change when a feed moves; links we resolve
-    # ourselves.
+    # ourselves. But with an empty document base feedparser lets one entry's
+    # xml:base leak into the entries after it (its base stack skips empty
+    # bases), so documents using xml:base get a stand-in base (see _DOCUMENT_BASE).
+    based = b"xml:base" in data
+    if based:
+        response_headers["content-location"] = _DOCUMENT_BASE + (urlsplit(url).path or "/")
     parsed = feedparser.parse(
         io.BytesIO(data),
         response_headers=response_headers,
         resolve_relative_uris=False,
         sanitize_html=False,
     )
-    if b"xml:base" in data and parsed.get("entries"):
-        # With an empty document base, feedparser lets one entry's xml:base leak into
-        # the entries after it (its base stack skips empty bases). Documents using
-        # xml:base are read again with the feed URL as base, for their links only.
-        based = feedparser.parse(
-            io.BytesIO(data),
-            response_headers={**response_headers, "content-location": url},
-            resolve_relative_uris=False,
-            sanitize_html=False,
-        )
-        for entry, other in zip(parsed["entries"], based.get("entries") or [], strict=False):
-            if entry.get("link") != other.get("link") and entry.get("link") != entry.get("id"):
-                entry["link"] = other.get("link")
+    if based:
+        _undo_document_base(parsed.get("entries") or [], url)
     feed_title = _feed_title(parsed.get("feed") or {})
     items = _items(parsed.get("entries") or [], url, fetched_at)
 
@@ -513,6 +507,35 @@ def _feed_title(feed_info: Any) -> str | None:
     raw = feed_info.get("title")
     markup = _is_markup(_kind(feed_info.get("title_detail")))
     return plain_text(_head(raw, FEED_TITLE_MAX), max_len=FEED_TITLE_MAX, markup=markup) or None
+
+
+_DOCUMENT_BASE = "http://document-base.crisiswatch.invalid"
+"""Origin of the stand-in document base: the feed URL's path under a host no feed uses, so
+what feedparser resolved against the document (and not an xml:base) is recognisable after."""
+
+
+def _undo_document_base(entries: Any, url: str) -> None:
+    """Links resolved against the stand-in base get the feed's origin; ids go back to relative.
+
+    A relative id goes back to how the document wrote it: relative to the
+    feed's directory ("42" under /news/), else as a path ("/t3_42"), so
+    identities do not depend on the feed's host; an id copied into ``link`` is undone the same way so the
+    guid-copy rule in :func:`_item` still sees the copy.
+    """
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    directory = (parts.path or "/").rsplit("/", 1)[0] + "/"
+    for entry in entries:
+        ident, link = entry.get("id"), entry.get("link")
+        if isinstance(ident, str) and ident.startswith(_DOCUMENT_BASE + "/"):
+            relative = ident[len(_DOCUMENT_BASE):]
+            if directory != "/" and relative.startswith(directory):
+                relative = relative[len(directory):]  # "42" under /news/rss: written "42" (or "./42")
+            entry["id"] = relative or ident
+            if link == ident:
+                entry["link"] = link = entry["id"]
+        if isinstance(link, str) and link.startswith(_DOCUMENT_BASE + "/"):
+            entry["link"] = origin + link[len(_DOCUMENT_BASE):]
 
 
 _URL_REFERENCE = re.compile(r"\s*(?:[A-Za-z][A-Za-z0-9+.\-]*:|/|\.\.?/)")
