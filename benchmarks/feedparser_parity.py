@@ -55,7 +55,11 @@ import feedparser
 
 import crisiswatch.parse as parse_module
 from crisiswatch.models import ParsedFeed, ParsedItem
-from crisiswatch.parse import strip_unsafe
+
+try:
+    from crisiswatch.sanitize import strip_unsafe
+except ImportError:  # crisiswatch before the text split, for "before" figures
+    from crisiswatch.text import strip_unsafe  # type: ignore[no-redef]
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 _HEADER = re.compile(rb"^Header:\s+([^:]+):(.*)$", re.M)
@@ -276,7 +280,14 @@ def _codec(name: str | None) -> str | None:
 
 def declared(body: bytes, headers: dict[str, str]) -> set[str | None]:
     """The charsets a document names (HTTP header, XML declaration, BOM), as codec names."""
-    return parse_module._declared(body, headers.get("content-type"))
+    names = getattr(parse_module, "_declared", None)  # absent in crisiswatch before issue 15
+    return names(body, headers.get("content-type")) if names else set()
+
+
+def _encoding_used(body: bytes, content_type: str | None) -> str | None:
+    """The charset crisiswatch decoded the document with (None for a crisiswatch without the helper)."""
+    to_utf8 = getattr(parse_module, "_to_utf8", None)
+    return to_utf8(body, content_type)[1].get("encoding") if to_utf8 else None
 
 
 def _chardet() -> bool:
@@ -325,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
                 counts["both fail"] += 1
             continue
         diff = compare(fast, expected, url)
-        ours = parse_module._to_utf8(body, content_type)[1].get("encoding")
+        ours = _encoding_used(body, content_type)
         if (diff and note and ours and not body.isascii() and _codec(ours) != _codec(note)
                 and _codec(note) not in declared(body, headers)):
             # feedparser fell back to a fixed guess (windows-1252; chardet's, if installed) for a

@@ -91,12 +91,17 @@ a abbr acronym b bdi bdo big blink cite code data del dfn em font i ins kbd mark
 ruby s samp small span strike strong sub sup time tt u var wbr
 """.split())
 """Tags that sit inside a word ("K<b>FOR</b>"); every other tag separates words."""
-_MARKUP = re.compile(
-    r"""<(?:(?P<name>/?[A-Za-z][A-Za-z0-9]*(?:[:\-][A-Za-z0-9\-]*)*)(?:[\s/](?:[^<>"']|"[^"]*"|'[^']*')*)?>"""
-    r"|!--.*?(?:--!?>|\Z)|!\[CDATA\[(?:(?P<cdata>.*?)\]\]>|[^>]*>)|![^<>]*>|\?[^<>]*>)?",
-    re.S,
+_ATTRS = r"""(?:[\s/](?:[^<>"']++|"[^"]*+"|'[^']*+')*+)?>"""
+_SUSPECT = re.compile(
+    # A "<" that does NOT start a tag of a known element, a prefixed or custom element,
+    # a comment, a declaration or a processing instruction: the rare case, found in C.
+    r"<(?!/?(?:" + "|".join(sorted(map(re.escape, _ELEMENTS), key=len, reverse=True)) + r")(?=[\s/>])" + _ATTRS
+    + r"|/?[A-Za-z][A-Za-z0-9]*+[:\-][\w:\-]*+" + _ATTRS + r"|!--|![^<>\[]*+>|\?[^<>]*+>)"
+    r"(?:(?P<name>/?[A-Za-z][A-Za-z0-9]*+)" + _ATTRS + r"|!\[CDATA\[(?:(?P<cdata>.*?)\]\]>|[^>]*+>))?",
+    re.S | re.I,
 )
-"""Every ``<``: with a complete tag, comment, declaration or processing instruction after it, or alone."""
+"""Every "<" the parser must not see as markup, with what follows it when that could still be a tag
+(an unknown name the fragment also closes) or is a CDATA section."""
 _SURROGATE_PAIR = re.compile(r"&#(?:[xX](?P<hx>[dD][89abAB][0-9a-fA-F]{2})|(?P<hd>5[56][0-9]{3}));?"
                              r"&#(?:[xX](?P<lx>[dD][c-fC-F][0-9a-fA-F]{2})|(?P<ld>5[67][0-9]{3}));?")
 
@@ -124,8 +129,21 @@ def _join_pair(m: re.Match[str]) -> str:
 _CLOSERS = re.compile(r"</([A-Za-z][\w:.\-]*)")
 
 
+_STRAY_START = re.compile(r"<(?![A-Za-z/!?])|<[A-Za-z/][^<>]*+(?:<|\Z)|<!\[CDATA\[")
+"""A "<" no tag can start with, a tag left open before the next "<" or the end, a CDATA section."""
+_TAG_NAMES = re.compile(r"</?([A-Za-z][A-Za-z0-9]*+)(?![:\-])")
+
+
+def _needs_escaping(text: str) -> bool:
+    """Whether any "<" of ``text`` might not be markup (cheap; nearly always False for real feeds)."""
+    if _STRAY_START.search(text):
+        return True
+    names = set(_TAG_NAMES.findall(text))
+    return not names <= _ELEMENTS and not {n.lower() for n in names} <= _ELEMENTS
+
+
 class _StrayEscaper:
-    """Keeps real markup; a ``<`` that starts no tag becomes ``&lt;`` so the parser keeps it as text."""
+    """A suspect ``<`` becomes ``&lt;`` (text), unless it opens an element the fragment also closes."""
 
     __slots__ = ("closed", "text")
 
@@ -135,21 +153,18 @@ class _StrayEscaper:
 
     def __call__(self, m: re.Match[str]) -> str:
         whole = m.group(0)
-        if len(whole) == 1:
-            return "&lt;"
         if whole.startswith("<![CDATA["):
             # A CDATA section in HTML: its text, as text. Unclosed, HTML5 reads it as a
             # comment up to the next ">".
             return "" if m["cdata"] is None else html.escape(m["cdata"], quote=False)
         name = m["name"]
-        if name is None or name[0] == "/":
-            return whole  # comments, declarations, end tags: nobody writes "</word>" as text
-        bare = name.lower()
-        if bare in _ELEMENTS or ":" in bare or "-" in bare or whole.endswith("/>"):
-            return whole
+        if name is None:
+            return "&lt;" + whole[1:]
+        if name[0] == "/" or whole.endswith("/>"):
+            return whole  # "</word>" and "<word/>" are nobody's text
         if self.closed is None:
             self.closed = frozenset(n.lower() for n in _CLOSERS.findall(self.text))
-        return whole if bare in self.closed else "&lt;" + whole[1:]
+        return whole if name.lower() in self.closed else "&lt;" + whole[1:]
 
 
 class _TextReader(HTMLParser):
@@ -194,7 +209,8 @@ def html_to_text(fragment: str) -> str:
     """
     text = repair_references(fragment)
     if "<" in text:
-        text = _MARKUP.sub(_StrayEscaper(text), text)
+        if _needs_escaping(text):
+            text = _SUSPECT.sub(_StrayEscaper(text), text)
         reader = _TextReader()
         reader.feed(text)
         reader.close()
