@@ -104,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args([*(argv if argv is not None else sys.argv[1:]), "run"])
-    ctx = Context(args)
+    ctx = Context(args, parser)
     try:
         return int(args.handler(ctx) or 0)
     except ConfigError as exc:
