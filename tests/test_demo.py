@@ -526,6 +526,7 @@ async def test_the_demo_dashboard_shows_its_first_alert_then_a_live_one(tmp_path
             assert log.scroll_y == log.max_scroll_y
 
 
+@pytest.mark.slow
 async def test_live_demo_news_stays_in_view_without_a_key_press(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                 clock: FakeClock) -> None:
     from crisiswatch.tui.app import CrisiswatchApp
