@@ -47,6 +47,8 @@ class Settings:
     """…but only when it has at least this many mentions in that hour (quiet days stay quiet)."""
     group_window: float = 172800.0
     """How far back an incoming story is grouped with an existing alert (48h)."""
+    timezone: str | None = None
+    """IANA zone (Europe/Belgrade) for local times in reports; None: UTC only."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,7 +268,21 @@ class _Reader:
             values["notify_command"] = tuple(cmd)
         if "notify_min_severity" in raw:
             values["notify_min_severity"] = self.severity(raw, "notify_min_severity", "settings.notify_min_severity")
+        if "timezone" in raw:
+            values["timezone"] = self.timezone(raw["timezone"])
         return Settings(**values)
+
+    def timezone(self, value: Any) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        fix = 'write timezone = "Europe/Belgrade" (an IANA time zone name) or "UTC"'
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail("settings.timezone", "must be a time zone name", fix)
+        try:
+            ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise self.fail("settings.timezone", f"{value!r} is not a known time zone", fix) from None
+        return value.strip()
 
     def severity(self, table: dict[str, Any], key: str, path: str, allowed: tuple[str, ...] = SEVERITIES) -> str:
         value = table[key]

@@ -84,7 +84,7 @@ def _commands() -> list:
     from . import check, export, match, poll, run
 
     modules = [run, poll, match, export, check]
-    for optional in ("demo", "feeds", "keywords", "completion"):
+    for optional in ("demo", "feeds", "keywords", "report", "completion"):
         try:
             modules.append(__import__(f"{__name__}.{optional}", fromlist=[optional]))
         except ModuleNotFoundError as exc:
