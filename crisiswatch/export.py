@@ -19,8 +19,8 @@ from typing import Any, TextIO
 
 from .config import parse_duration
 from .models import iso, utcnow
+from .sanitize import strip_unsafe
 from .store import Store
-from .text import strip_unsafe
 
 FORMATS = ("csv", "json", "jsonl")
 TABLES = ("events", "alerts", "items")
