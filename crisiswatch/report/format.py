@@ -12,7 +12,7 @@ import re
 from datetime import UTC, datetime, tzinfo
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from ..text import strip_unsafe
+from ..sanitize import strip_unsafe
 
 _WS = re.compile(r"\s+")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#!|~&@$])")

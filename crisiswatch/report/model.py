@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from ..models import SEVERITIES, from_iso, iso
-from . import queries
+from ..store import report_queries as queries
 from .period import Period
 
 SCHEMA = "crisiswatch-report/1"

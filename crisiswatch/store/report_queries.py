@@ -1,4 +1,4 @@
-"""Every SQL statement the report runs, in one place, all read-only.
+"""The situation report's reads (``crisiswatch/report``), beside the store's other queries; all read-only.
 
 They run inside one read snapshot (``Store.snapshot``), so a report taken while a
 poll writes is consistent. Each is bounded by the period through an index
