@@ -10,10 +10,11 @@ removed, escaped as an attribute).
 
 from __future__ import annotations
 
+from datetime import datetime
 from html import escape
 
 from .. import __version__
-from .format import clean, plural, safe_url, stamp, utc
+from .format import clean, plural, safe_url, sparkline, stamp, utc
 from .markdown import TIMELINE_LABELS
 from .model import SCHEMA, SEVERITY_ORDER, Report, Story, TimelineEntry
 from .svg import COLOURS, alerts_chart, mentions_chart
@@ -45,7 +46,9 @@ td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 .sev-critical { --sev: #a50f15; }
 span.sev-low, span.sev-medium { color: #1d1d1f; }
 .kind { font-weight: 600; white-space: nowrap; }
-.timeline td:first-child { white-space: nowrap; font-variant-numeric: tabular-nums; }
+.timeline td:first-child { width: 150px; font-variant-numeric: tabular-nums; }
+.timeline .local { display: block; color: var(--muted); font-size: 12px; }
+.spark { font-family: "DejaVu Sans Mono", monospace; letter-spacing: -1px; white-space: nowrap; }
 .none { color: var(--muted); font-style: italic; }
 .chart { width: 100%; height: auto; display: block; margin: 8px 0; }
 .chart .grid { stroke: var(--rule); stroke-width: 1; }
@@ -80,8 +83,13 @@ def _a(text: str | None, url: str | None) -> str:
     return f'<a href="{escape(href, quote=True)}" rel="noopener noreferrer nofollow">{label}</a>'
 
 
-def _time(when, report: Report) -> str:  # type: ignore[no-untyped-def]
-    return f'<time datetime="{when.strftime("%Y-%m-%dT%H:%M:%SZ")}">{escape(stamp(when, report.period.zone))}</time>'
+def _time(when: datetime, report: Report) -> str:
+    """UTC, then (with a zone) the local time in a span the timeline's narrow column puts on its own line."""
+    zone = report.period.zone
+    text = f'<time datetime="{when.strftime("%Y-%m-%dT%H:%M:%SZ")}">{escape(utc(when))}</time>'
+    if zone is not None:
+        text += f'<span class="local"> {escape(stamp(when, zone).removeprefix(utc(when)).strip())}</span>'
+    return text
 
 
 def _severity(severity: str | None) -> str:
@@ -127,11 +135,7 @@ def _timeline_row(entry: TimelineEntry, report: Report) -> str:
 def render_html(report: Report) -> str:
     p, c, h = report.period, report.coverage, report.headline
     title = f"Situation report {utc(p.since)} → {utc(p.until)}"
-    local = ""
-    if p.zone is not None:
-        local = (f'<p class="meta">Local time ({escape(p.zone_name or "")}): '
-                 f"{escape(p.since.astimezone(p.zone).strftime('%Y-%m-%d %H:%M %Z'))} → "
-                 f"{escape(p.until.astimezone(p.zone).strftime('%Y-%m-%d %H:%M %Z'))}</p>")
+    local = f"; local times {escape(p.zone_name or '')}" if p.zone is not None else ""
     out = [
         "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
@@ -139,7 +143,7 @@ def render_html(report: Report) -> str:
         f'<meta name="generator" content="crisiswatch {escape(__version__)} ({SCHEMA})">',
         f"<title>{escape(title)}</title>", f"<style>{CSS}</style>", "</head>", "<body>", "<main>",
         f'<header><h1>{escape(title)}</h1><p class="meta">Period: {_time(p.since, report)} → '
-        f"{_time(p.until, report)} ({p.hours:g} h)</p>{local}"
+        f"{_time(p.until, report)} ({p.hours:g} h{local})</p>"
         f'<p class="meta">Generated {_time(report.generated, report)} by crisiswatch {escape(__version__)}</p></header>',
     ]
     out.append('<section id="coverage"><h2>Coverage</h2><table class="figures"><tr><th class="n">feeds</th>'
@@ -185,8 +189,10 @@ def render_html(report: Report) -> str:
     out.append('<section id="mentions"><h2>Mentions per keyword</h2>')
     if report.mentions:
         out.append(mentions_chart([(clean(m.keyword), m.total) for m in report.mentions]))
-        out.append('<table><tr><th>keyword</th><th class="n">mentions</th><th class="n">surge hours</th></tr>'
+        out.append(f'<table><tr><th>keyword</th><th class="n">mentions</th><th>per {p.bin_hours} h</th>'
+                   '<th class="n">surge hours</th></tr>'
                    + "".join(f'<tr><td>{_t(m.keyword)}</td><td class="n">{m.total}</td>'
+                             f'<td class="spark">{sparkline(m.bins)}</td>'
                              f'<td class="n">{m.surged_hours}</td></tr>' for m in report.mentions) + "</table>")
     else:
         out.append('<p class="none">No keyword mentions in this period.</p>')
