@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from .errors import ConfigError
 from .models import SEVERITIES
+from .units import parse_duration, parse_size
 
 MATCH_MODES = ("word", "exact", "prefix")
 RULE_SEVERITIES = (*SEVERITIES, "mute")
@@ -100,44 +101,6 @@ class Config:
         if not db.is_absolute() and self.path is not None:
             db = self.path.parent / db
         return db
-
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$", re.IGNORECASE)
-_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.IGNORECASE)
-_SIZE_UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "gb": 1000**3, "gib": 1024**3}
-
-
-def parse_duration(value: object) -> float:
-    """``90s``, ``5m``, ``1h``, ``2d`` or a bare number of seconds → seconds."""
-    if isinstance(value, bool):
-        raise ValueError("expected a duration")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    else:
-        m = _DURATION.match(str(value))
-        if not m:
-            raise ValueError(f"{value!r} is not a duration")
-        seconds = float(m.group(1)) * _DURATION_UNITS[(m.group(2) or "s").lower()]
-    if seconds <= 0:
-        raise ValueError("must be more than zero")
-    return seconds
-
-
-def parse_size(value: object) -> int:
-    """``500KB``, ``10MB`` or a bare number of bytes → bytes."""
-    if isinstance(value, bool):
-        raise ValueError("expected a size")
-    if isinstance(value, int | float):
-        size = int(value)
-    else:
-        m = _SIZE.match(str(value))
-        if not m:
-            raise ValueError(f"{value!r} is not a size")
-        size = int(float(m.group(1)) * _SIZE_UNITS[(m.group(2) or "b").lower()])
-    if size <= 0:
-        raise ValueError("must be more than zero")
-    return size
 
 
 class _Reader:

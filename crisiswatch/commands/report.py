@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from . import Context, CrisiswatchError
+from ..errors import CrisiswatchError
+from .context import Context
 
 
 def _count(value: str) -> int:
@@ -52,39 +52,9 @@ def _zone_name(ctx: Context) -> str | None:
     return None
 
 
-def write_output(target: Path, text: str) -> None:
-    """Write ``text`` to ``target``: a regular file is replaced atomically keeping its mode; a FIFO,
-    device or symlink is written through, never replaced."""
-    import os
-    import stat
-    import tempfile
-
-    try:
-        info = target.lstat()
-    except FileNotFoundError:
-        info = None
-    if info is not None and not stat.S_ISREG(info.st_mode):
-        with open(target, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-        return
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-        if info is not None:
-            os.chmod(tmp, stat.S_IMODE(info.st_mode))
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def run(ctx: Context) -> int:
     from ..models import utcnow
+    from ..outfile import output_label, write_output
     from ..report import Period, PeriodError, load_zone, make_report, render
     from ..store import Store
 
@@ -99,15 +69,10 @@ def run(ctx: Context) -> int:
         text = render(make_report(store, period, now=now, top=ctx.args.top), ctx.args.format)
     finally:
         store.close()
-    if not ctx.args.output:
-        sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return 0
-    target = Path(ctx.args.output).expanduser()
-    try:
-        write_output(target, text)
-    except OSError as exc:
-        raise CrisiswatchError(f"cannot write {target}: {exc.strerror}") from None
-    print(f"report written to {target.resolve()}", file=sys.stderr)
+    output = ctx.args.output
+    # write_output: a regular file is replaced atomically (keeping its mode), a FIFO, device or
+    # /dev/stdout is written through, a symlink's target is written; stdout when no -o.
+    write_output(output, text)
+    if output and output != "-":
+        print(f"report written to {output_label(output)}", file=sys.stderr)
     return 0

@@ -12,6 +12,7 @@ import re
 from datetime import UTC, datetime, tzinfo
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from ..redact import redact_text, redact_url
 from ..sanitize import strip_unsafe
 
 _WS = re.compile(r"\s+")
@@ -27,15 +28,17 @@ SPARKS = "▁▂▃▄▅▆▇█"
 
 
 def clean(text: str | None) -> str:
-    """Stored text → one line: no control, format or escape characters, whitespace runs folded."""
+    """Stored text → one line: no control, format or escape characters, whitespace runs folded, and
+    any URL in it without its secrets (an error detail may quote a feed's URL)."""
     if not text:
         return ""
-    return _WS.sub(" ", strip_unsafe(text)).strip()
+    return redact_text(_WS.sub(" ", strip_unsafe(text)).strip())
 
 
 def safe_url(url: str | None) -> str | None:
-    """An http(s) URL without credentials, %-encoded so it cannot end a Markdown link or HTML attribute;
-    None for anything else (javascript:, data:, relative, malformed)."""
+    """An http(s) URL without credentials (userinfo dropped, secret query values ``***`` as
+    :func:`redact.redact_url` does everywhere), %-encoded so it cannot end a Markdown link or HTML
+    attribute; None for anything else (javascript:, data:, relative, malformed)."""
     if not url:
         return None
     url = url.strip()
@@ -53,7 +56,7 @@ def safe_url(url: str | None) -> str | None:
     if port is not None:
         netloc += f":{port}"
     rebuilt = urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, parts.fragment))
-    return quote(rebuilt, safe=_URL_SAFE)
+    return quote(redact_url(rebuilt), safe=_URL_SAFE)
 
 
 def md_text(text: str | None) -> str:
