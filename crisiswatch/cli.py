@@ -20,7 +20,7 @@ from types import ModuleType
 from typing import Any
 
 from . import __version__
-from .commands import check, completion, demo, export, feeds, keywords, match, poll, run
+from .commands import check, completion, demo, export, feeds, keywords, match, poll, report, run
 from .commands.context import Context
 from .errors import ConfigError, CrisiswatchError
 
@@ -32,7 +32,7 @@ from .errors import ConfigError, CrisiswatchError
 sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 
-COMMANDS: tuple[ModuleType, ...] = (run, poll, match, export, check, demo, feeds, keywords, completion)
+COMMANDS: tuple[ModuleType, ...] = (run, poll, match, export, report, check, demo, feeds, keywords, completion)
 """Every subcommand module, in the order ``--help`` lists them."""
 
 GLOBAL_OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -99,6 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _shown(exc: Exception) -> str:
+    """An error message as printed: URLs in it redacted, terminal controls removed (it may quote hostile text)."""
+    from .redact import redact_text
+    from .termsafe import multi_line
+
+    return multi_line(redact_text(str(exc)))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -108,10 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(ctx) or 0)
     except ConfigError as exc:
-        print(f"crisiswatch: config error: {exc}", file=sys.stderr)
+        print(f"crisiswatch: config error: {_shown(exc)}", file=sys.stderr)
         return 2
     except CrisiswatchError as exc:
-        print(f"crisiswatch: {exc}", file=sys.stderr)
+        print(f"crisiswatch: {_shown(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
