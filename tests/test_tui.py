@@ -573,19 +573,6 @@ async def test_export_failure_is_reported_not_raised(data: tui_data.Built, tmp_p
         assert not db_events(data.path, "export")
 
 
-def test_store_windows_match_the_pages_they_replace(data: tui_data.Built) -> None:
-    """The dashboard's index-only windows return exactly what alerts_page/items_page would."""
-    with Store.open(data.path) as store:
-        for severity in ("low", "medium", "high", "critical"):
-            for dismissed in (False, True):
-                for offset, limit in ((0, 100), (0, 2), (1, 2), (2, 3), (4, 10)):
-                    expected = store.alerts_page(offset, limit, min_severity=severity, show_dismissed=dismissed)
-                    got = store.alerts_window(offset, limit, min_severity=severity, show_dismissed=dismissed)
-                    assert got == expected, (severity, dismissed, offset, limit)
-        for offset, limit in ((0, 100), (3, 4), (9, 5)):
-            assert store.items_window(offset, limit) == store.items_page(offset, limit)
-
-
 async def test_live_rows_keep_the_selection_on_its_row_and_the_view_at_the_top(data: tui_data.Built) -> None:
     title = "KFOR pojačao patrole u Severnoj Mitrovici"
     app = make_app(data)
