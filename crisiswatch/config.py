@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 from .errors import ConfigError
 from .models import SEVERITIES
+from .termsafe import url_problem
+from .units import parse_duration, parse_size
 
 MATCH_MODES = ("word", "exact", "prefix")
 RULE_SEVERITIES = (*SEVERITIES, "mute")
@@ -35,6 +37,9 @@ class Settings:
     notify_command: tuple[str, ...] = ()
     notify_min_severity: str = "high"
     webhook_url: str | None = None
+    """An http(s) JSON receiver: an alias for the Apprise URL ``json(s)://`` on the same address."""
+    notify_urls: tuple[str, ...] = ()
+    """Apprise URLs (``json://``, ``ntfy://``, ``tgram://``, ``mailto://``…) told about every alert worth it."""
     surge_feeds: int = 3
     """A story carried by this many distinct feeds within ``surge_window`` is a surge."""
     surge_window: float = 3600.0
@@ -44,6 +49,8 @@ class Settings:
     """…but only when it has at least this many mentions in that hour (quiet days stay quiet)."""
     group_window: float = 172800.0
     """How far back an incoming story is grouped with an existing alert (48h)."""
+    timezone: str | None = None
+    """IANA zone (Europe/Belgrade) for local times in reports; None: UTC only."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,44 +107,6 @@ class Config:
         return db
 
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$", re.IGNORECASE)
-_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.IGNORECASE)
-_SIZE_UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "gb": 1000**3, "gib": 1024**3}
-
-
-def parse_duration(value: object) -> float:
-    """``90s``, ``5m``, ``1h``, ``2d`` or a bare number of seconds → seconds."""
-    if isinstance(value, bool):
-        raise ValueError("expected a duration")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    else:
-        m = _DURATION.match(str(value))
-        if not m:
-            raise ValueError(f"{value!r} is not a duration")
-        seconds = float(m.group(1)) * _DURATION_UNITS[(m.group(2) or "s").lower()]
-    if seconds <= 0:
-        raise ValueError("must be more than zero")
-    return seconds
-
-
-def parse_size(value: object) -> int:
-    """``500KB``, ``10MB`` or a bare number of bytes → bytes."""
-    if isinstance(value, bool):
-        raise ValueError("expected a size")
-    if isinstance(value, int | float):
-        size = int(value)
-    else:
-        m = _SIZE.match(str(value))
-        if not m:
-            raise ValueError(f"{value!r} is not a size")
-        size = int(float(m.group(1)) * _SIZE_UNITS[(m.group(2) or "b").lower()])
-    if size <= 0:
-        raise ValueError("must be more than zero")
-    return size
-
-
 class _Reader:
     """Validates the parsed TOML and turns problems into located ConfigErrors."""
 
@@ -188,6 +157,14 @@ class _Reader:
         key = f" {keypath}:" if keypath else ""
         return ConfigError(f"{where}:{key} {problem}\n  fix: {fix}")
 
+    def refuse_controls(self, url: str, path: str, item: int | None = None) -> None:
+        """A URL holding a control, bidi or line-break character is refused, never repaired or printed."""
+        problem = url_problem(url)
+        if problem:
+            where = "" if item is None else f"item {item}: "
+            raise self.fail(path, f"{where}the URL {problem}; refused",
+                            "retype the URL by hand: an address never contains such characters")
+
     # -- typed getters -----------------------------------------------------
     def check_keys(self, table: dict[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
         for key in table:
@@ -235,8 +212,23 @@ class _Reader:
         for key in ("database", "user_agent", "webhook_url"):
             if key in raw:
                 values[key] = self.string(raw, key, f"settings.{key}")
-        if values.get("webhook_url") and not _is_http_url(values["webhook_url"]):
-            raise self.fail("settings.webhook_url", "must be an http(s) URL", 'write webhook_url = "https://…"')
+        if values.get("webhook_url"):
+            self.refuse_controls(values["webhook_url"], "settings.webhook_url")
+            if not _is_http_url(values["webhook_url"]):
+                raise self.fail("settings.webhook_url", "must be an http(s) URL", 'write webhook_url = "https://…"')
+        if "notify_urls" in raw:
+            urls = raw["notify_urls"]
+            if isinstance(urls, str):
+                urls = [urls]
+            if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
+                raise self.fail("settings.notify_urls", "must be a list of Apprise URLs",
+                                'write notify_urls = ["ntfy://ntfy.example.org/kosovo", "json://hooks.example.org/cw"]')
+            for i, url in enumerate(urls):
+                self.refuse_controls(url, "settings.notify_urls", i + 1)
+                if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://\S", url.strip()):
+                    raise self.fail("settings.notify_urls", f"item {i + 1} is not an Apprise URL (scheme://…)",
+                                    'write e.g. "ntfy://ntfy.example.org/kosovo"; see the Apprise wiki for services')
+            values["notify_urls"] = tuple(u.strip() for u in urls if u.strip())
         for key in ("max_connections", "per_host_connections", "surge_feeds", "surge_min_mentions"):
             if key in raw:
                 value = raw[key]
@@ -263,7 +255,21 @@ class _Reader:
             values["notify_command"] = tuple(cmd)
         if "notify_min_severity" in raw:
             values["notify_min_severity"] = self.severity(raw, "notify_min_severity", "settings.notify_min_severity")
+        if "timezone" in raw:
+            values["timezone"] = self.timezone(raw["timezone"])
         return Settings(**values)
+
+    def timezone(self, value: Any) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        fix = 'write timezone = "Europe/Belgrade" (an IANA time zone name) or "UTC"'
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail("settings.timezone", "must be a time zone name", fix)
+        try:
+            ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise self.fail("settings.timezone", f"{value!r} is not a known time zone", fix) from None
+        return value.strip()
 
     def severity(self, table: dict[str, Any], key: str, path: str, allowed: tuple[str, ...] = SEVERITIES) -> str:
         value = table[key]
@@ -283,9 +289,11 @@ class _Reader:
                 raise self.fail(p, "must be a table", "write each feed under its own [[feeds]] header")
             self.check_keys(table, allowed, f"{p}.")
             url = (self.string(table, "url", f"{p}.url", required=True) or "").strip()
+            self.refuse_controls(url, f"{p}.url")
             if not _is_http_url(url):
                 raise self.fail(f"{p}.url", f"{url!r} is not an http(s) URL", 'write url = "https://example.org/feed.xml"')
-            name = (self.string(table, "name", f"{p}.name") or "").strip() or urlsplit(url).netloc
+            # The default name is the host alone: never the userinfo of https://user:pass@host/.
+            name = (self.string(table, "name", f"{p}.name") or "").strip() or (urlsplit(url).hostname or url)
             key = name.casefold()
             if key in names:
                 raise self.fail(

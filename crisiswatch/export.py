@@ -13,16 +13,18 @@ import itertools
 import json
 import operator
 import re
+import sqlite3
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TextIO
 
-from .config import parse_duration
-from .models import iso, utcnow
+from .models import from_iso, iso, utcnow
 from .redact import redact_text
 from .sanitize import strip_unsafe
-from .store import Store
+from .store import Store, lists
+from .store.connection import explain_sqlite
 from .termsafe import one_line
+from .units import parse_duration
 
 FORMATS = ("csv", "json", "jsonl")
 TABLES = ("events", "alerts", "items")
@@ -85,17 +87,10 @@ def parse_since(value: str | None, *, now: datetime | None = None) -> str | None
     else:
         return iso((now or utcnow()) - timedelta(seconds=seconds))
     try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return iso(from_iso(value))
     except ValueError:
         raise ValueError(f"--since {value!r}: use a date like 2026-11-20, a time like 2026-11-20T08:00, "
                          "or a duration like 24h or 7d") from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return iso(dt)
-
-
-def _split(value: str | None) -> list[str]:
-    return [v for v in (value or "").split("; ") if v]
 
 
 _ENCODE = json.JSONEncoder(ensure_ascii=False).encode
@@ -150,7 +145,7 @@ def _json_batches(table: str, batches: Iterable[tuple[list[str], list[tuple[Any,
             out = dict(zip(keys, row if printable else [_clean(v) if isinstance(v, str) else v for v in row],
                            strict=True))
             for i, key in split:
-                out[key] = _split(row[i])
+                out[key] = lists.split(row[i])
             if surge >= 0:
                 out["surge"] = bool(row[surge])
             yield _ENCODE(out)
@@ -193,5 +188,8 @@ def export(store: Store, table: str, fmt: str, out: TextIO, since: str | None = 
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     # closing(): end the read snapshot even when the writer fails mid-stream (a closed pipe).
-    with contextlib.closing(store.iter_row_batches(table, since=since)) as batches:
-        return _write_batches(table, fmt, _redacted(batches) if table == "events" else batches, out)
+    try:
+        with contextlib.closing(store.iter_row_batches(table, since=since)) as batches:
+            return _write_batches(table, fmt, _redacted(batches) if table == "events" else batches, out)
+    except sqlite3.Error as exc:  # "no such table" (not our database), damaged, I/O error: one clear line
+        raise explain_sqlite(exc, store.path) from None

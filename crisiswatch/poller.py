@@ -14,6 +14,7 @@ import contextlib
 import multiprocessing
 import os
 import random
+import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -25,7 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 from .config import Config, Feed
 from .models import Assessment, FetchResult, ParsedFeed, from_iso, utcnow
+from .redact import redact_text
 from .store import FeedOutcome, Store
+from .termsafe import one_line
 from .worker import init_worker, parse_and_match, warm
 
 if TYPE_CHECKING:
@@ -56,10 +59,10 @@ class FeedReport:
 
     def line(self) -> str:
         code = str(self.http_status) if self.http_status is not None else "---"
-        text = f"{self.status:<12} {code:>3}  {self.name}: {self.items} items, {self.new_items} new, " \
+        text = f"{self.status:<12} {code:>3}  {one_line(self.name)}: {self.items} items, {self.new_items} new, " \
                f"{self.new_alerts} alerts, {self.seconds:.2f}s"
         if self.error:
-            text += f" — {self.error}"
+            text += f" — {one_line(redact_text(self.error))}"
         return text
 
 
@@ -175,6 +178,11 @@ class Poller:
         executor = self._executor()
 
         def spawn() -> None:
+            # Processes started from here (the forkserver, fork-context workers) begin with SIGINT and
+            # SIGTERM blocked, until init_worker ignores them: a Ctrl-C while the forkserver imports the
+            # parser must not print its traceback.
+            with contextlib.suppress(AttributeError, OSError, ValueError):
+                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
             with contextlib.suppress(Exception):  # a broken pool is handled by the parse that meets it
                 for _ in range(self.workers):
                     executor.submit(warm)
@@ -232,7 +240,7 @@ class Poller:
             self._start_workers()  # a feed without validators will send a body: have parsers ready for it
         started = time.monotonic()
         summary = PollSummary(feeds=len(feeds))
-        await self._write(self.store.add_event, "poll_started", detail=f"{len(feeds)} feeds due")
+        await self._write(self.store.add_event, "poll_started", detail=f"{len(feeds)} feeds due", now=self.clock())
         if self._fetcher is not None:
             results = await asyncio.gather(*(self._poll_feed(self._fetcher, feed, rows.get(feed.name), in_flight)
                                              for feed in feeds))
@@ -251,7 +259,7 @@ class Poller:
             summary.new_items += outcome.new_items
             summary.new_alerts += len(outcome.new_alerts)
         summary.seconds = time.monotonic() - started
-        await self._write(self.store.add_event, "poll_finished", detail=summary.line())
+        await self._write(self.store.add_event, "poll_finished", detail=summary.line(), now=self.clock())
         return summary
 
     async def _write(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

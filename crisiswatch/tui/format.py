@@ -7,7 +7,7 @@ into ``Text(...)`` verbatim and styles are applied by span offsets.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, tzinfo
 from functools import lru_cache
 from typing import Any
@@ -26,12 +26,7 @@ STATE_LABELS: dict[str, str] = {"new": "new", "pinned": "PIN", "dismissed": "dis
 @lru_cache(maxsize=8192)
 def parse_stamp(stamp: str | None) -> datetime | None:
     """Stored ``YYYY-MM-DDTHH:MM:SSZ`` → aware datetime; cached, as every visible row asks each repaint."""
-    if not stamp:
-        return None
-    try:
-        return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
-        return from_iso(stamp)
+    return from_iso(stamp)
 
 
 def age(stamp: str | None, now: datetime) -> str:
@@ -73,9 +68,8 @@ def local_time(stamp: str | None, tz: tzinfo | None, fmt: str = "%H:%M:%S") -> s
     return when.astimezone(tz).strftime(fmt)
 
 
-def first_feed(feeds: str | None, count: int = 1) -> str:
-    """``"RTS; N1; KoSSev"`` → ``"RTS +2"``: the column shows the first outlet and how many more."""
-    names = [f for f in (feeds or "").split("; ") if f]
+def first_feed(names: Sequence[str], count: int = 1) -> str:
+    """``["RTS", "N1", "KoSSev"]`` → ``"RTS +2"``: the column shows the first outlet and how many more."""
     if not names:
         return ""
     more = max(len(names), count) - 1
