@@ -54,6 +54,7 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 
 import crisiswatch.parse as parse_module
+from crisiswatch import fastfeed
 from crisiswatch.models import ParsedFeed, ParsedItem
 
 try:
@@ -116,6 +117,8 @@ class _ReferenceText(HTMLParser):
 def reference_text(value: object, kind: str | None) -> str:
     """feedparser's value as text: as-is when it calls it plain, else through a plain HTML reading.
 
+    Plain text that passes feedparser's looks-like-HTML test counts as HTML.
+
     Entities left over are decoded until stable (crisiswatch's documented rule for
     titles escaped twice), then the text is compared without whitespace: block
     and inline markup may legitimately space words differently.
@@ -123,6 +126,8 @@ def reference_text(value: object, kind: str | None) -> str:
     if not isinstance(value, str):
         return ""
     text = value
+    if kind == "text/plain" and fastfeed.looks_like_html(text):
+        kind = "text/html"  # feedparser's own guess (it makes it for RSS; crisiswatch for Atom too)
     if kind and "html" in kind:
         reader = _ReferenceText()
         # A CDATA section inside HTML is read as its text; unclosed, as HTML5 does, as a comment

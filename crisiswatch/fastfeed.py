@@ -43,7 +43,7 @@ try:  # feedparser's own helpers, so both paths apply exactly the same rules
 except (ImportError, AttributeError):  # a feedparser that moved them: always decline, feedparser does everything
     XMLParserMixin = None
 
-__all__ = ["read"]
+__all__ = ["looks_like_html", "read"]
 
 ATOM_NS = "http://www.w3.org/2005/atom"
 
@@ -419,6 +419,13 @@ def _key_of(name: str) -> tuple[str, bool]:
     return (f"{prefix.lower()}_{local}", True) if prefix else (local, False)
 
 
+def looks_like_html(value: str) -> bool:
+    """feedparser's test for text typed plain that is really HTML (its RSS guess); False without feedparser."""
+    if XMLParserMixin is None or ("<" not in value and "&" not in value):
+        return False
+    return bool(_looks_like_html(value))
+
+
 def _canonical_uri(uri: str) -> str:
     """feedparser's spelling of a namespace URI (it folds every backend.userland.com/rss variant)."""
     return "http://backend.userland.com/rss" if "backend.userland.com/rss" in uri else uri
@@ -428,7 +435,7 @@ def _kind(field: str, attrs: dict[str, str], atom: bool, value: str) -> str:
     """The content type feedparser records for a text field (``title_detail['type']`` and the like)."""
     declared = attrs.get("type")
     kind = _DEFAULT_KINDS[field] if declared is None else _TEXT_TYPES[declared]
-    if not atom and kind == "text/plain" and _looks_like_html(value):
+    if not atom and kind == "text/plain" and looks_like_html(value):
         kind = "text/html"  # feedparser's guess for RSS, made on the value it keeps
     return kind
 

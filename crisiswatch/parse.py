@@ -458,9 +458,9 @@ def _item(entry: Any, base: str, fetched_at: datetime) -> ParsedItem | None:
             summary_kind = _kind(content[0])  # feedparser copied content into summary
     raw_title = entry.get("title")
     title = plain_text(_head(raw_title, TITLE_MAX), max_len=TITLE_MAX,
-                       markup=_is_markup(_kind(entry.get("title_detail"))))
+                       markup=_is_markup(_kind(entry.get("title_detail")), raw_title))
     summary = plain_text(_head(raw_summary, SUMMARY_MAX), max_len=SUMMARY_MAX,
-                         markup=_is_markup(summary_kind))
+                         markup=_is_markup(summary_kind, raw_summary))
     guid = _clean_id(entry.get("id"))
     raw_link = entry.get("link")
     if entry.get("guidislink") and raw_link == entry.get("id") and not _is_url_reference(raw_link):
@@ -491,21 +491,24 @@ def _kind(detail: object) -> str | None:
     return None
 
 
-def _is_markup(kind: str | None) -> bool:
+def _is_markup(kind: str | None, value: object) -> bool:
     """Whether a field's text is HTML, as feedparser (or the fast path, its way) typed it.
 
-    Only HTML types are read as HTML; plain text keeps its ``<`` ("History of
-    the <blink> tag" in an Atom ``type="text"`` title). For RSS, whose titles
-    carry no type, feedparser has already guessed from the value (a closing
-    tag or an entity makes it HTML). Untyped values (an author) are read as
-    HTML, the careful choice.
+    HTML types are HTML. Plain text keeps its ``<`` ("History of the <blink>
+    tag" in an Atom ``type="text"`` title) unless it passes feedparser's own
+    looks-like-HTML test (a closing tag or an entity, and only HTML elements):
+    feedparser makes that guess for RSS, and Atom generators that escape HTML
+    into an untyped title are common enough to make it for Atom too. Untyped
+    values (an author) are read as HTML, the careful choice.
     """
-    return kind is None or "html" in kind
+    if kind is None or "html" in kind:
+        return True
+    return kind == "text/plain" and isinstance(value, str) and fastfeed.looks_like_html(value)
 
 
 def _feed_title(feed_info: Any) -> str | None:
     raw = feed_info.get("title")
-    markup = _is_markup(_kind(feed_info.get("title_detail")))
+    markup = _is_markup(_kind(feed_info.get("title_detail")), raw)
     return plain_text(_head(raw, FEED_TITLE_MAX), max_len=FEED_TITLE_MAX, markup=markup) or None
 
 

@@ -129,8 +129,9 @@ def _join_pair(m: re.Match[str]) -> str:
 _CLOSERS = re.compile(r"</([A-Za-z][\w:.\-]*)")
 
 
-_STRAY_START = re.compile(r"<(?![A-Za-z/!?])|<[A-Za-z/][^<>]*+(?:<|\Z)|<!\[CDATA\[")
-"""A "<" no tag can start with, a tag left open before the next "<" or the end, a CDATA section."""
+_STRAY_START = re.compile(r"<(?![A-Za-z/])|<[A-Za-z/][^<>]*+(?:<|\Z)")
+"""A "<" no tag can start with, a tag left open before the next "<" or the end; and comments,
+declarations, CDATA, processing instructions ("<!…", "<?…"), which the precise pattern judges."""
 _TAG_NAMES = re.compile(r"</?([A-Za-z][A-Za-z0-9]*+)(?![:\-])")
 
 

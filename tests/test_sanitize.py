@@ -24,6 +24,7 @@ from crisiswatch.sanitize import html_to_text, plain_text, repair_references
     ("Serbia & Kosovo: AT&T, R&D &c", "Serbia & Kosovo: AT&T, R&D &c"),
     ("price > 5 & < 10", "price > 5 & < 10"),
     ("an unfinished <b tag at the end", "an unfinished <b tag at the end"),
+    ("<!' <a href=\"foo\">not a doctype", "<!' not a doctype"),
     # markup goes, text stays; inline tags join, blocks separate
     ("<p>KFOR &amp;amp; EULEX</p><br>patrol", "KFOR & EULEX patrol"),
     ("K<b>FOR</b> at the <a href='/x' title='a>b'>Ibar</a> bridge", "KFOR at the Ibar bridge"),
