@@ -54,13 +54,17 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 
 import crisiswatch.parse as parse_module
-from crisiswatch import fastfeed
 from crisiswatch.models import ParsedFeed, ParsedItem
 
 try:
     from crisiswatch.sanitize import strip_unsafe
 except ImportError:  # crisiswatch before the text split, for "before" figures
     from crisiswatch.text import strip_unsafe  # type: ignore[no-redef]
+try:
+    from crisiswatch.sanitize import looks_like_html
+except ImportError:  # …and before issue 15
+    def looks_like_html(text: str) -> bool:
+        return False
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 _HEADER = re.compile(rb"^Header:\s+([^:]+):(.*)$", re.M)
@@ -126,7 +130,7 @@ def reference_text(value: object, kind: str | None) -> str:
     if not isinstance(value, str):
         return ""
     text = value
-    if kind == "text/plain" and fastfeed.looks_like_html(text):
+    if kind == "text/plain" and looks_like_html(text):
         kind = "text/html"  # feedparser's own guess (it makes it for RSS; crisiswatch for Atom too)
     if kind and "html" in kind:
         reader = _ReferenceText()

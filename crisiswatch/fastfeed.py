@@ -32,18 +32,18 @@ import re
 from typing import Any
 from xml.parsers import expat
 
+from .sanitize import looks_like_html
+
 try:  # feedparser's own helpers, so both paths apply exactly the same rules
     from feedparser.datetimes import _parse_date
     from feedparser.html import _cp1252
     from feedparser.mixin import _FeedParserMixin as XMLParserMixin
     from feedparser.urls import _urljoin
     from feedparser.util import FeedParserDict
-
-    _looks_like_html = getattr(XMLParserMixin, "looks_like_html", None) or XMLParserMixin.lookslikehtml
-except (ImportError, AttributeError):  # a feedparser that moved them: always decline, feedparser does everything
+except ImportError:  # a feedparser that moved them: always decline, feedparser does everything
     XMLParserMixin = None
 
-__all__ = ["looks_like_html", "read"]
+__all__ = ["read"]
 
 ATOM_NS = "http://www.w3.org/2005/atom"
 
@@ -417,13 +417,6 @@ def _key_of(name: str) -> tuple[str, bool]:
             raise _Decline  # a standard prefix bound to another URI
     local = parts[1].lower()
     return (f"{prefix.lower()}_{local}", True) if prefix else (local, False)
-
-
-def looks_like_html(value: str) -> bool:
-    """feedparser's test for text typed plain that is really HTML (its RSS guess); False without feedparser."""
-    if XMLParserMixin is None or ("<" not in value and "&" not in value):
-        return False
-    return bool(_looks_like_html(value))
 
 
 def _canonical_uri(uri: str) -> str:

@@ -40,7 +40,7 @@ from feedparser.exceptions import CharacterEncodingOverride
 
 from . import charset, fastfeed
 from .models import ParsedFeed, ParsedItem, shared_link_key
-from .sanitize import plain_text, strip_unsafe
+from .sanitize import looks_like_html, plain_text, strip_unsafe
 
 TITLE_MAX = 1000
 SUMMARY_MAX = 4000
@@ -503,7 +503,7 @@ def _is_markup(kind: str | None, value: object) -> bool:
     """
     if kind is None or "html" in kind:
         return True
-    return kind == "text/plain" and isinstance(value, str) and fastfeed.looks_like_html(value)
+    return kind == "text/plain" and isinstance(value, str) and looks_like_html(value)
 
 
 def _feed_title(feed_info: Any) -> str | None:
