@@ -13,6 +13,7 @@ import itertools
 import json
 import operator
 import re
+import sqlite3
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, TextIO
@@ -20,7 +21,8 @@ from typing import Any, TextIO
 from .models import from_iso, iso, utcnow
 from .redact import redact_text
 from .sanitize import strip_unsafe
-from .store import Store
+from .store import Store, lists
+from .store.connection import explain_sqlite
 from .termsafe import one_line
 from .units import parse_duration
 
@@ -91,10 +93,6 @@ def parse_since(value: str | None, *, now: datetime | None = None) -> str | None
                          "or a duration like 24h or 7d") from None
 
 
-def _split(value: str | None) -> list[str]:
-    return [v for v in (value or "").split("; ") if v]
-
-
 _ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 """``json.dumps(obj, ensure_ascii=False)`` without building an encoder per row (same output)."""
 
@@ -147,7 +145,7 @@ def _json_batches(table: str, batches: Iterable[tuple[list[str], list[tuple[Any,
             out = dict(zip(keys, row if printable else [_clean(v) if isinstance(v, str) else v for v in row],
                            strict=True))
             for i, key in split:
-                out[key] = _split(row[i])
+                out[key] = lists.split(row[i])
             if surge >= 0:
                 out["surge"] = bool(row[surge])
             yield _ENCODE(out)
@@ -190,5 +188,8 @@ def export(store: Store, table: str, fmt: str, out: TextIO, since: str | None = 
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     # closing(): end the read snapshot even when the writer fails mid-stream (a closed pipe).
-    with contextlib.closing(store.iter_row_batches(table, since=since)) as batches:
-        return _write_batches(table, fmt, _redacted(batches) if table == "events" else batches, out)
+    try:
+        with contextlib.closing(store.iter_row_batches(table, since=since)) as batches:
+            return _write_batches(table, fmt, _redacted(batches) if table == "events" else batches, out)
+    except sqlite3.Error as exc:  # "no such table" (not our database), damaged, I/O error: one clear line
+        raise explain_sqlite(exc, store.path) from None
