@@ -8,6 +8,7 @@ because the people editing this file are analysts, not Python programmers.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -108,37 +109,93 @@ _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "gb": 1000**3, "gib": 1024**3}
 
+MAX_DURATION = 30 * 86400.0
+"""Longest duration the config accepts (30 days). Every duration becomes a ``timedelta`` or a
+sleep somewhere; ``"99999999999999999999d"`` used to pass ``check`` and crash ``poll``."""
+MAX_COUNT = 10_000
+"""Largest whole-number setting (connections, surge counts): beyond it only memory or sockets run out."""
+MAX_SIZE = 1000**3
+"""Largest size the config accepts (1 GB): a feed body is held in memory while it is parsed."""
+
 
 def parse_duration(value: object) -> float:
-    """``90s``, ``5m``, ``1h``, ``2d`` or a bare number of seconds → seconds."""
+    """``90s``, ``5m``, ``1h``, ``2d`` or a bare number of seconds → seconds.
+
+    Refuses what cannot be a wait: zero or less, ``inf``/``nan`` (TOML floats
+    allow both), and anything beyond :data:`MAX_DURATION`; the messages say the range.
+    """
     if isinstance(value, bool):
         raise ValueError("expected a duration")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    else:
-        m = _DURATION.match(str(value))
-        if not m:
-            raise ValueError(f"{value!r} is not a duration")
-        seconds = float(m.group(1)) * _DURATION_UNITS[(m.group(2) or "s").lower()]
+    try:
+        if isinstance(value, int | float):
+            seconds = float(value)
+        else:
+            m = _DURATION.match(str(value))
+            if not m:
+                raise ValueError(f"{value!r} is not a duration")
+            seconds = float(m.group(1)) * _DURATION_UNITS[(m.group(2) or "s").lower()]
+    except OverflowError:
+        seconds = math.inf
+    if math.isnan(seconds):
+        raise ValueError("nan is not a duration")
     if seconds <= 0:
         raise ValueError("must be more than zero")
+    if seconds > MAX_DURATION:
+        shown = "inf" if math.isinf(seconds) else repr(value)
+        raise ValueError(f"{shown} is longer than the 30-day maximum")
     return seconds
 
 
 def parse_size(value: object) -> int:
-    """``500KB``, ``10MB`` or a bare number of bytes → bytes."""
+    """``500KB``, ``10MB`` or a bare number of bytes → bytes, at most :data:`MAX_SIZE`."""
     if isinstance(value, bool):
         raise ValueError("expected a size")
-    if isinstance(value, int | float):
-        size = int(value)
-    else:
-        m = _SIZE.match(str(value))
-        if not m:
-            raise ValueError(f"{value!r} is not a size")
-        size = int(float(m.group(1)) * _SIZE_UNITS[(m.group(2) or "b").lower()])
+    try:
+        if isinstance(value, int | float):
+            number = float(value)
+        else:
+            m = _SIZE.match(str(value))
+            if not m:
+                raise ValueError(f"{value!r} is not a size")
+            number = float(m.group(1)) * _SIZE_UNITS[(m.group(2) or "b").lower()]
+    except OverflowError:
+        number = math.inf
+    if math.isnan(number):
+        raise ValueError("nan is not a size")
+    if number > MAX_SIZE:
+        shown = "inf" if math.isinf(number) else repr(value)
+        raise ValueError(f"{shown} is larger than the 1 GB maximum")
+    size = int(number)
     if size <= 0:
         raise ValueError("must be more than zero")
     return size
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be fetched as a feed (None when it can).
+
+    ``urlsplit`` raises on some malformed URLs (``http://[::1``) and accepts
+    others that no HTTP client can send (no host, a port of ``99999``, spaces
+    or control characters), so each is checked here, where the message can say
+    which key to fix, instead of failing at every poll.
+    """
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        return f"{url!r} contains a space or a control character"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+        host = parts.hostname
+    except ValueError as exc:
+        return f"{url!r} is not a valid URL ({exc})"
+    if parts.scheme.lower() not in ("http", "https"):
+        return f"{url!r} is not an http(s) URL"
+    if not host:
+        return f"{url!r} has no host name"
+    if port == 0:
+        return f"{url!r} has port 0"
+    if "[" in parts.netloc and ":" not in host:
+        return f"{url!r} has a bracketed host that is not an IPv6 address"
+    return None
 
 
 class _Reader:
@@ -220,7 +277,7 @@ class _Reader:
     def convert(self, table: dict[str, Any], key: str, path: str, fn: Any, example: str) -> Any:
         try:
             return fn(table[key])
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, OverflowError) as exc:
             raise self.fail(path, f"{exc}", f"write {key} = {example}") from None
 
     # -- sections ------------------------------------------------------------
@@ -238,18 +295,21 @@ class _Reader:
         for key in ("database", "user_agent", "webhook_url"):
             if key in raw:
                 values[key] = self.string(raw, key, f"settings.{key}")
-        if values.get("webhook_url") and not _is_http_url(values["webhook_url"]):
+        if values.get("webhook_url") and url_problem(values["webhook_url"]):
             raise self.fail("settings.webhook_url", "must be an http(s) URL", 'write webhook_url = "https://…"')
         for key in ("max_connections", "per_host_connections", "surge_feeds", "surge_min_mentions"):
             if key in raw:
                 value = raw[key]
-                if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                    raise self.fail(f"settings.{key}", "must be a whole number of at least 1", f"write {key} = 4")
+                if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_COUNT:
+                    raise self.fail(f"settings.{key}", f"must be a whole number from 1 to {MAX_COUNT:,}",
+                                    f"write {key} = 4")
                 values[key] = value
         if "surge_factor" in raw:
             value = raw["surge_factor"]
-            if not isinstance(value, int | float) or isinstance(value, bool) or value <= 1:
-                raise self.fail("settings.surge_factor", "must be a number above 1", "write surge_factor = 4.0")
+            if (not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value)
+                    or not 1 < value <= 1000):
+                raise self.fail("settings.surge_factor", "must be a number above 1 (at most 1000)",
+                                "write surge_factor = 4.0")
             values["surge_factor"] = float(value)
         if "bell" in raw:
             if not isinstance(raw["bell"], bool):
@@ -286,8 +346,9 @@ class _Reader:
                 raise self.fail(p, "must be a table", "write each feed under its own [[feeds]] header")
             self.check_keys(table, allowed, f"{p}.")
             url = (self.string(table, "url", f"{p}.url", required=True) or "").strip()
-            if not _is_http_url(url):
-                raise self.fail(f"{p}.url", f"{url!r} is not an http(s) URL", 'write url = "https://example.org/feed.xml"')
+            problem = url_problem(url)
+            if problem:
+                raise self.fail(f"{p}.url", problem, 'write url = "https://example.org/feed.xml"')
             name = (self.string(table, "name", f"{p}.name") or "").strip() or urlsplit(url).netloc
             key = name.casefold()
             if key in names:
@@ -367,11 +428,6 @@ class _Reader:
             severity = self.severity(table, "severity", f"{p}.severity", RULE_SEVERITIES)
             out.append(Rule(name, lists["all"], lists["any"], lists["none"], severity))
         return tuple(out)
-
-
-def _is_http_url(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def parse_config(source: str, path: Path | None = None) -> Config:

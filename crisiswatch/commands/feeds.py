@@ -142,8 +142,9 @@ def _edit(ctx: Context, edit: Callable[[str], str]) -> Config:
 
 
 def _is_http_url(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
+    from ..config import url_problem
+
+    return url_problem(url) is None
 
 
 def _host(url: str) -> str:
