@@ -16,14 +16,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .errors import ConfigError
 from .models import SEVERITIES
+from .units import parse_duration, parse_size
 
 MATCH_MODES = ("word", "exact", "prefix")
 RULE_SEVERITIES = (*SEVERITIES, "mute")
-
-
-class ConfigError(Exception):
-    """A problem the user fixes by editing the config file; shown without traceback."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +46,8 @@ class Settings:
     """…but only when it has at least this many mentions in that hour (quiet days stay quiet)."""
     group_window: float = 172800.0
     """How far back an incoming story is grouped with an existing alert (48h)."""
+    timezone: str | None = None
+    """IANA zone (Europe/Belgrade) for local times in reports; None: UTC only."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,71 +104,8 @@ class Config:
         return db
 
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$", re.IGNORECASE)
-_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.IGNORECASE)
-_SIZE_UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "gb": 1000**3, "gib": 1024**3}
-
-MAX_DURATION = 30 * 86400.0
-"""Longest duration the config accepts (30 days). Every duration becomes a ``timedelta`` or a
-sleep somewhere; ``"99999999999999999999d"`` used to pass ``check`` and crash ``poll``."""
 MAX_COUNT = 10_000
 """Largest whole-number setting (connections, surge counts): beyond it only memory or sockets run out."""
-MAX_SIZE = 1000**3
-"""Largest size the config accepts (1 GB): a feed body is held in memory while it is parsed."""
-
-
-def parse_duration(value: object) -> float:
-    """``90s``, ``5m``, ``1h``, ``2d`` or a bare number of seconds → seconds.
-
-    Refuses what cannot be a wait: zero or less, ``inf``/``nan`` (TOML floats
-    allow both), and anything beyond :data:`MAX_DURATION`; the messages say the range.
-    """
-    if isinstance(value, bool):
-        raise ValueError("expected a duration")
-    try:
-        if isinstance(value, int | float):
-            seconds = float(value)
-        else:
-            m = _DURATION.match(str(value))
-            if not m:
-                raise ValueError(f"{value!r} is not a duration")
-            seconds = float(m.group(1)) * _DURATION_UNITS[(m.group(2) or "s").lower()]
-    except OverflowError:
-        seconds = math.inf
-    if math.isnan(seconds):
-        raise ValueError("nan is not a duration")
-    if seconds <= 0:
-        raise ValueError("must be more than zero")
-    if seconds > MAX_DURATION:
-        shown = "inf" if math.isinf(seconds) else repr(value)
-        raise ValueError(f"{shown} is longer than the 30-day maximum")
-    return seconds
-
-
-def parse_size(value: object) -> int:
-    """``500KB``, ``10MB`` or a bare number of bytes → bytes, at most :data:`MAX_SIZE`."""
-    if isinstance(value, bool):
-        raise ValueError("expected a size")
-    try:
-        if isinstance(value, int | float):
-            number = float(value)
-        else:
-            m = _SIZE.match(str(value))
-            if not m:
-                raise ValueError(f"{value!r} is not a size")
-            number = float(m.group(1)) * _SIZE_UNITS[(m.group(2) or "b").lower()]
-    except OverflowError:
-        number = math.inf
-    if math.isnan(number):
-        raise ValueError("nan is not a size")
-    if number > MAX_SIZE:
-        shown = "inf" if math.isinf(number) else repr(value)
-        raise ValueError(f"{shown} is larger than the 1 GB maximum")
-    size = int(number)
-    if size <= 0:
-        raise ValueError("must be more than zero")
-    return size
 
 
 def url_problem(url: str) -> str | None:
@@ -326,7 +263,21 @@ class _Reader:
             values["notify_command"] = tuple(cmd)
         if "notify_min_severity" in raw:
             values["notify_min_severity"] = self.severity(raw, "notify_min_severity", "settings.notify_min_severity")
+        if "timezone" in raw:
+            values["timezone"] = self.timezone(raw["timezone"])
         return Settings(**values)
+
+    def timezone(self, value: Any) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        fix = 'write timezone = "Europe/Belgrade" (an IANA time zone name) or "UTC"'
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail("settings.timezone", "must be a time zone name", fix)
+        try:
+            ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise self.fail("settings.timezone", f"{value!r} is not a known time zone", fix) from None
+        return value.strip()
 
     def severity(self, table: dict[str, Any], key: str, path: str, allowed: tuple[str, ...] = SEVERITIES) -> str:
         value = table[key]

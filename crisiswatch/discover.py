@@ -17,17 +17,14 @@ from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
 from .config import Settings
+from .errors import DiscoveryError
 from .fetch import Fetcher
-from .text import plain_text
+from .sanitize import plain_text
 
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml")
 MAX_DISCOVERY_BYTES = 5_000_000
 _FEED_SNIFF = re.compile(rb"<(rss|feed|rdf:RDF)[\s>]", re.IGNORECASE)
 _HTML_SNIFF = re.compile(rb"<(!doctype\s+html|html|head|body)[\s>]", re.IGNORECASE)
-
-
-class DiscoveryError(Exception):
-    """No usable feed at that URL; the message says what was found instead."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlsplit
 
-from . import Context, CrisiswatchError
+from ..errors import CrisiswatchError
+from ..units import format_duration
+from .context import Context
 
 if TYPE_CHECKING:
     from ..config import Config, Feed
@@ -116,13 +118,6 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], out: TextIO | 
         print("  ".join(cells).rstrip(), file=out)
 
 
-def _duration(seconds: float) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    return f"{seconds:g}s"
-
-
 def _load_for_edit(ctx: Context) -> Config | None:
     """The current config, or None when the file does not exist yet (``add`` then creates it)."""
     if not ctx.config_path.exists():
@@ -172,7 +167,7 @@ def run_list(ctx: Context) -> int:
         return 0
     rows = []
     for f in feeds:
-        interval = _duration(cfg.interval_for(f)) + ("" if f.interval is not None else " (default)")
+        interval = format_duration(cfg.interval_for(f)) + ("" if f.interval is not None else " (default)")
         rows.append([f.name + ("" if f.enabled else " [disabled]"), interval, ", ".join(f.tags), f.url])
     _table(["NAME", "INTERVAL", "TAGS", "URL"], rows)
     print(f"{len(feeds)} feeds in {ctx.config_path}", file=sys.stderr)
@@ -180,8 +175,8 @@ def run_list(ctx: Context) -> int:
 
 
 def run_add(ctx: Context) -> int:
-    from ..config import parse_duration
     from ..opml import clean_label, normalise_url
+    from ..units import parse_duration
 
     args = ctx.args
     url = args.url.strip()
@@ -305,18 +300,13 @@ def run_import(ctx: Context) -> int:
 
 def run_export(ctx: Context) -> int:
     from ..opml import ExportFeed, to_opml
+    from ..outfile import output_label, write_output
+    from ..redact import redact_url
 
     cfg = ctx.config
-    text = to_opml([ExportFeed(f.name, f.url, f.tags) for f in cfg.feeds])
+    # A password or API key in a feed URL stays in feeds.toml: the OPML is for other people and readers.
+    text = to_opml([ExportFeed(f.name, redact_url(f.url), f.tags) for f in cfg.feeds])
+    write_output(ctx.args.output, text)  # an OutputError is printed by the CLI (exit 1)
     if ctx.args.output and ctx.args.output != "-":
-        from ..tomledit import write_atomic
-
-        out = Path(ctx.args.output).expanduser()
-        try:
-            write_atomic(out, text.encode("utf-8"))
-        except OSError as exc:
-            raise CrisiswatchError(f"{out}: cannot write: {exc.strerror or exc}", 1) from None
-        print(f"wrote {len(cfg.feeds)} feeds to {out}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
+        print(f"wrote {len(cfg.feeds)} feeds to {output_label(ctx.args.output)}", file=sys.stderr)
     return 0
