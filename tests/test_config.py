@@ -180,7 +180,7 @@ IMPOSSIBLE = [
     ('[[feeds]]\nname = "a"\nurl = "https://a.example:port/rss"\n', "feeds[0].url", ":3:", "not a valid URL"),
     ('[[feeds]]\nname = "a"\nurl = "https:///rss"\n', "feeds[0].url", ":3:", "no host name"),
     ('[[feeds]]\nname = "a"\nurl = "https://a.example/r ss"\n', "feeds[0].url", ":3:", "space or a control"),
-    ('[[feeds]]\nname = "a"\nurl = "https://a.example/\\u001b[31m"\n', "feeds[0].url", ":3:", "control character"),
+    ('[[feeds]]\nname = "a"\nurl = "https://a.example/\\u001b[31m"\n', "feeds[0].url", ":3:", "control or invisible"),
     ('[settings]\nwebhook_url = "http://[::1"\n', "settings.webhook_url", ":2:", "http(s) URL"),
 ]
 
@@ -194,7 +194,7 @@ def test_impossible_values_are_located_config_errors(tmp_path: Path, text: str, 
         load_config(path)
     message = str(info.value)
     assert f"{path.resolve()}{line}" in message, message
-    assert key in message and problem in message and "\n  fix: write " in message, message
+    assert key in message and problem in message and "\n  fix: " in message, message
 
 
 @pytest.mark.parametrize("argv", [["check"], ["check", "--probe"], ["poll", "--once"], ["poll"], ["run"],
