@@ -124,7 +124,7 @@ def http_url_problem(url: str) -> str | None:
         return f"{url!r} contains a space or a control character"
     try:
         parts = urlsplit(url)
-        port = parts.port
+        parts.port  # noqa: B018 - raises on a port that is no number or beyond 65535
         host = parts.hostname
     except ValueError as exc:
         return f"{url!r} is not a valid URL ({exc})"
@@ -132,8 +132,6 @@ def http_url_problem(url: str) -> str | None:
         return f"{url!r} is not an http(s) URL"
     if not host:
         return f"{url!r} has no host name"
-    if port == 0:
-        return f"{url!r} has port 0"
     if "[" in parts.netloc and ":" not in host:
         return f"{url!r} has a bracketed host that is not an IPv6 address"
     return None
