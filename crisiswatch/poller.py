@@ -192,8 +192,8 @@ class Poller:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._force_all = False
         self._fetcher: Fetcher | None = None
-        self._holds: list[Hold] = []
-        """Holds seen at the last read of the feeds table (a copy of database state, for request_poll)."""
+        self._holds: dict[str, Hold] = {}
+        """Holds as last read from or written to the feeds table (a copy of database state, for request_poll)."""
 
     # -- lifecycle ------------------------------------------------------------------
     def _executor(self) -> Executor:
@@ -247,14 +247,14 @@ class Poller:
         if self._loop is not None and self._wake is not None:
             self._loop.call_soon_threadsafe(self._wake.set)
         now = self.clock()
-        return [h for h in self._holds if h.until is not None and h.until > now]
+        return [h for h in self._holds.values() if h.until is not None and h.until > now]
 
     # -- one cycle --------------------------------------------------------------------
     async def _feed_rows(self) -> dict[str, dict[str, Any]]:
         rows = {row["name"]: row for row in await self._write(self.store.feeds)}
         now = self.clock()
-        self._holds = [h for f in self.config.feeds if f.enabled and f.name in rows
-                       and (h := hold_of(rows[f.name], now)) is not None]
+        self._holds = {f.name: h for f in self.config.feeds if f.enabled and f.name in rows
+                       and (h := hold_of(rows[f.name], now)) is not None}
         return rows
 
     async def _active_feeds(self) -> list[Feed]:
@@ -411,11 +411,18 @@ class Poller:
                 parsed = ParsedFeed(None, (), error=f"{parsed.error} (at {result.moved_to}, reached by a "
                                     f"permanent redirect; the feed keeps its URL until that address serves a feed)")
             result = dataclasses.replace(result, moved_to=None)
-        failures = row.get("failures", 0) + (0 if result.ok and (parsed is None or not parsed.error) else 1)
+        # Consecutive failures including this one (0 after a success: a recovered feed is on its interval again).
+        failures = 0 if result.ok and (parsed is None or not parsed.error) else row.get("failures", 0) + 1
         next_poll, hold = self._schedule(feed, result, failures, fetched_at)
         outcome = await self._record((feed_id, result, parsed, assessments),
                                      {"settings": self.config.settings, "next_poll": next_poll, "now": fetched_at,
                                       "search_texts": search_texts, "hold": hold})
+        if outcome.status == "gone":
+            self._holds[feed.name] = Hold(feed.name, None, "gone", outcome.error or "HTTP 410 Gone")
+        elif hold is not None and outcome.status == "error":
+            self._holds[feed.name] = Hold(feed.name, *hold)
+        else:
+            self._holds.pop(feed.name, None)
         if self.notifier is not None:
             for alert in outcome.new_alerts:
                 self.notifier.submit(alert)
