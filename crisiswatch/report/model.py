@@ -8,6 +8,7 @@ order, so two reports of the same database diff cleanly.
 
 from __future__ import annotations
 
+import heapq
 import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -274,11 +275,28 @@ def build_report(conn: sqlite3.Connection, period: Period, *, now: datetime,
             if index is not None:
                 per_bin[severity][index] += n
 
-    pinned_rows = queries.stories(conn, since, until, state="pinned", limit=PINNED_LIMIT)
-    pinned_total = queries.count_stories(conn, since, until, state="pinned") if len(pinned_rows) >= PINNED_LIMIT \
-        else len(pinned_rows)
-    top_rows = queries.stories(conn, since, until, state="new", limit=top) if top > 0 else []
-    top_total = queries.count_stories(conn, since, until, state="new")
+    # One pass over the active stories ranks both lists and counts them; only the shown rows are kept.
+    ranked: dict[str, list[tuple[int, int, str, int]]] = {"pinned": [], "new": []}
+    counts = {"pinned": 0, "new": 0}
+    limits = {"pinned": PINNED_LIMIT, "new": top}
+    for alert_id, state, rank, outlets, last in queries.active_stories(conn, since, until):
+        if state not in counts:
+            continue  # dismissed
+        counts[state] += 1
+        heap = ranked[state]
+        key = (rank, outlets, last, alert_id)
+        if len(heap) < limits[state]:
+            heapq.heappush(heap, key)
+        elif limits[state] and key > heap[0]:
+            heapq.heapreplace(heap, key)
+    shown = {state: [k[3] for k in sorted(heap, reverse=True)] for state, heap in ranked.items()}
+    last_activity = {k[3]: k[2] for heap in ranked.values() for k in heap}
+    rows = queries.alerts_by_id(conn, shown["pinned"] + shown["new"])
+    for alert_id, row in rows.items():
+        row["last"] = last_activity[alert_id]
+    pinned_rows = [rows[i] for i in shown["pinned"] if i in rows]
+    top_rows = [rows[i] for i in shown["new"] if i in rows]
+    pinned_total, top_total = counts["pinned"], counts["new"]
     headline = Headline(
         alerts=sum(by_severity.values()), by_severity=by_severity,
         surges=queries.count_events(conn, "surge", since, until),
