@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from ..models import SEVERITIES, from_iso, iso
+from ..store import lists
 from ..store import report_queries as queries
 from .period import Period
 
@@ -134,10 +135,6 @@ class Report:
     failing: list[FailingFeed] = field(default_factory=list)
 
 
-def _split(value: str | None) -> list[str]:
-    return [v for v in (value or "").split("; ") if v]
-
-
 def _when(value: str | None) -> datetime:
     return from_iso(value) or datetime.min.replace(tzinfo=UTC)
 
@@ -206,7 +203,7 @@ def _stories(conn: sqlite3.Connection, rows: list[dict], until: str) -> list[Sto
     return [Story(id=r["id"], title=r["title"], link=r["link"], severity=r["severity"], state=r["state"],
                   first_seen=_when(r["created"]), last_activity=_when(r["last"]),
                   outlet_count=max(r["feed_count"], len(outlets[r["id"]])), outlets=outlets[r["id"]],
-                  keywords=_split(r["keywords"]), rules=_split(r["rules"]), surge=bool(r["surge"]),
+                  keywords=lists.split(r["keywords"]), rules=lists.split(r["rules"]), surge=bool(r["surge"]),
                   surge_reasons=reasons[r["id"]]) for r in rows]
 
 
