@@ -81,9 +81,11 @@ from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
-from xml.sax.saxutils import escape
 
 import brotli
+
+from crisiswatch import feedwriter
+from crisiswatch.feedwriter import Channel, Entry, Raw
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -117,20 +119,19 @@ def rss(
     declare: bool = True,
     prolog: str = "",
 ) -> str:
-    """An RSS 2.0 document (as text; the caller encodes it). Item keys: title, link, guid, description, pubDate."""
-    parts = []
-    for item in items:
-        fields = "".join(
-            f"<{key}>{value}</{key}>" if key in ("title", "description") and value.startswith("<![CDATA[")
-            else f"<{key}>{escape(value)}</{key}>"
-            for key, value in item.items()
-        )
-        parts.append(f"<item>{fields}</item>")
-    decl = f'<?xml version="1.0" encoding="{encoding}"?>\n' if declare else ""
-    return (
-        f"{decl}{prolog}<rss version=\"2.0\"><channel><title>{escape(title)}</title>"
-        f"<link>https://news.example/</link><description>test</description>{''.join(parts)}</channel></rss>"
-    )
+    """An RSS 2.0 document (as text; the caller encodes it). Item keys: title, link, guid, description, pubDate.
+
+    Written by the one feed writer; a ``<![CDATA[`` title or description, and every pubDate (fault
+    tests send broken ones), go in as they are.
+    """
+    def raw_if_cdata(value: str | None) -> str | None:
+        return Raw(value) if value is not None and value.startswith("<![CDATA[") else value
+
+    entries = [Entry(title=raw_if_cdata(item.get("title")) or "", link=item.get("link"), id=item.get("guid"),
+                     published=item.get("pubDate"), summary=raw_if_cdata(item.get("description")))
+               for item in items]
+    return feedwriter.rss(Channel(title, description="test"), entries, encoding=encoding if declare else None,
+                          prolog=prolog)
 
 
 def simple_items(n: int, tag: str = "x", start: datetime | None = None) -> list[dict[str, str]]:
