@@ -110,6 +110,7 @@ LOCKER = """\
 import fcntl, os, sqlite3, sys, time
 db = sys.argv[1]
 conn = sqlite3.connect(db, isolation_level=None)
+conn.execute("PRAGMA journal_mode = WAL")  # as every crisiswatch database is
 lock = os.open(db + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
 fcntl.flock(lock, fcntl.LOCK_EX)          # crisiswatch's writers' turn…
 conn.execute("BEGIN IMMEDIATE")            # …and SQLite's write lock
