@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from .errors import ConfigError
 from .models import SEVERITIES
-from .termsafe import control_problem, url_problem
+from .termsafe import url_problem
 from .units import parse_duration, parse_size
 
 MATCH_MODES = ("word", "exact", "prefix")
@@ -328,9 +328,6 @@ class _Reader:
                 raise self.fail(f"{p}.url", problem, 'write url = "https://example.org/feed.xml"')
             # The default name is the host alone: never the userinfo of https://user:pass@host/.
             name = (self.string(table, "name", f"{p}.name") or "").strip() or (urlsplit(url).hostname or url)
-            if control_problem(name):  # shown on every screen and in every export: never a terminal control
-                raise self.fail(f"{p}.name", f"the name {control_problem(name)}",
-                                "retype the name without control or invisible characters")
             key = name.casefold()
             if key in names:
                 raise self.fail(

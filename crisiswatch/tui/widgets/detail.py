@@ -36,7 +36,7 @@ def detail_renderable(item: dict[str, Any] | None, highlighter: Highlighter, tz:
 
     def field(label: str, value: str | Text | None) -> None:
         if value:
-            grid.add_row(Text(label), value if isinstance(value, Text) else Text(value))
+            grid.add_row(Text(label), value if isinstance(value, Text) else Text(one_line(value)))
 
     severity = item.get("severity")
     if severity:
