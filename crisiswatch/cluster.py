@@ -1,0 +1,598 @@
+"""Story clustering across languages and scripts: is this item the same event as that one?
+
+The store groups an item into an existing alert when the two share a link or a
+folded title. That merges transliteration twins but not translations: KoSSev's
+"Zatvoren prelaz Jarinje", RTS's "Затворен прелаз Јариње", Koha's "Mbyllet pika
+kufitare e Jarinjës" and an English wire's "Kosovo police close Jarinje
+crossing" are one event and should be one alert. This module decides that, from
+evidence an analyst can check, and says why.
+
+Method: explicit evidence with vetoes, not a learned similarity
+----------------------------------------------------------------
+Translations share almost no words, so title similarity alone cannot find them,
+and a multilingual embedding model is too heavy for the store's write
+transaction and cannot say *why*. What translations do share is what the
+matcher already canonicalises — the **names** (Vučić / Вучић / Vuçiq → Vučić,
+Jarinje / Јариње / Jarinjë → Jarinje) — and **what happened**, which a small
+lexicon of event words per language recovers (close: close / zatvoren /
+затворен / mbyllet). Two items are compared on:
+
+* entities: the canonical terms of the keywords in the title, each with a kind
+  (``actor``, ``place``, ``topic``, ``region``; the keyword's ``kind`` in the
+  config), plus a bounded gazetteer of names that are not alert keywords but
+  tell stories apart (Belgrade, Pristina, Brussels, the EU envoys, Kosovo
+  police, NATO, OSCE; :data:`GAZETTEER`);
+* events: classes from :data:`EVENT_LEXICON` (English word forms, Serbian and
+  Albanian stems after folding, so Cyrillic and Latin read alike and every
+  inflection of a stem counts);
+* time between the two publications;
+* title similarity after folding (Dice over word stems), which is what
+  same-language rewordings share.
+
+Precision first — a wrong merge hides an event, a missed merge only shows it
+twice — so a pair is the same story only if **no veto** holds and **positive
+evidence** does:
+
+vetoes
+  - more than ``window`` apart (12 h by default);
+  - opposite events: close/open, block/unblock, arrest/release,
+    deploy/withdraw on either side ("the crossing closes" vs "reopens");
+  - both say what happened and no event class is shared ("EULEX monitors the
+    situation in Zvečan" vs "EULEX leaves Zvečan");
+  - actors or places that differ on both sides: each names an actor (or a
+    place) the other does not ("envoy meets Vučić in Belgrade" vs "envoy meets
+    Kurti in Pristina"; EULEX vs KFOR in Zvečan) — one side naming more is fine;
+  - a reaction to an event is not the event: one side is a statement by an
+    actor the other side does not name ("Kurti condemns attack near Banjska"
+    vs "Police patrol attacked near Banjska").
+
+evidence (one is enough)
+  - a shared event class and a shared specific entity (not a ``region``), with
+    two shared entities or similar titles needed when more than ``close_gap``
+    (6 h) apart;
+  - no event words on one side (nothing to compare), but similar titles
+    (``similar`` ≥ 0.5) and a shared specific entity: a same-language rewording.
+
+Against a story of several items the new item must pass the vetoes against
+every member and the evidence against at least one (no chaining: a story does
+not drift from "roadblocks at Jarinje" to "the crossing reopens").
+
+Everything here is plain Python over folded text; :func:`explain_pair` prints
+the reasoning (``python -m crisiswatch.cluster "title A" "title B"``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from .config import KEYWORD_KINDS
+from .text import fold
+
+if TYPE_CHECKING:
+    from .config import Keyword
+    from .match import Matcher
+    from .models import Hit
+
+ENTITY_KINDS: tuple[str, ...] = KEYWORD_KINDS
+"""Kinds a keyword may declare (``kind = "place"``). Actors and places veto when they differ on both sides;
+topics are evidence only; regions (north Kosovo) are context, never evidence on their own."""
+DEFAULT_KIND = "actor"
+"""A keyword without a kind: treated as an actor, the conservative choice (it can veto)."""
+
+# ---------------------------------------------------------------------------
+# The gazetteer: names that are not alert keywords but tell stories apart
+# ---------------------------------------------------------------------------
+
+GAZETTEER: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("Belgrade", "place", ("Beograd", "Београд", "Beogradi", "Beogradit", "Beogradin")),
+    ("Pristina", "place", ("Priština", "Приштина", "Prishtina", "Prishtinë", "Prishtinës", "Prishtinën")),
+    ("Brussels", "place", ("Brisel", "Брисел", "Bruksel", "Brukseli", "Brukselit", "Brukselin")),
+    ("Washington", "place", ("Vašington", "Вашингтон", "Uashington", "Uashingtoni")),
+    ("Lajčák", "actor", ("Lajčak", "Лајчак", "Lajçak", "Lajcak")),
+    ("Escobar", "actor", ("Eskobar", "Ескобар")),
+    ("Borrell", "actor", ("Borel", "Борел", "Borrel")),
+    ("Kallas", "actor", ("Kalas", "Калас")),
+    ("Sørensen", "actor", ("Sorensen", "Соренсен")),
+    ("NATO", "actor", ("НАТО",)),
+    ("OSCE", "actor", ("OEBS", "ОЕБС", "OSBE")),
+    ("Kosovo police", "actor", (
+        "Kosovo Police", "Kosovska policija", "Косовска полиција", "Policia e Kosovës", "Policisë së Kosovës",
+        "Policinë e Kosovës", "kosovske policije", "косовске полиције")),
+)  # fmt: skip
+"""(canonical name, kind, other spellings). Bounded on purpose: the capitals and envoys of the dialogue
+and the security actors that headlines name; the matcher's folding and endings cover inflection."""
+
+# ---------------------------------------------------------------------------
+# The event lexicon
+# ---------------------------------------------------------------------------
+# Patterns over FOLDED words (no diacritics, Cyrillic transliterated: "затворен" is "zatvoren").
+# "word" is that exact word; "stem*" any word starting with the stem (Serbian and Albanian inflect
+# by ending, so a stem covers zatvoren/zatvorena/zatvorila/zatvaranje, mbyllet/mbyllur/mbyllja).
+# English is listed as word forms, because English stems collide (close* would take "closely").
+
+EVENT_LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
+    "close": {
+        "en": ("close", "closes", "closed", "closing", "closure", "closures", "shut", "shuts", "shutting",
+               "shutdown", "seal", "seals", "sealed"),
+        "sr": ("zatvor*", "zatvar*"),
+        "sq": ("mbyll*",),
+    },
+    "open": {
+        "en": ("open", "opens", "opened", "opening", "reopen", "reopens", "reopened", "reopening"),
+        "sr": ("otvor*", "otvar*"),
+        "sq": ("hap", "hapet", "hapen", "hapur", "hapi", "hapja", "hapjen", "hapin", "rihap*"),
+    },
+    "block": {
+        "en": ("erect", "erects", "erected", "put up", "puts up", "set up", "sets up", "block", "blocks", "blocked", "blocking", "blockade", "blockades",
+               "barricaded"),
+        "sr": ("postavi*", "postavlj*", "podig*", "podign*", "blokad*", "blokir*"),
+        "sq": ("bllok*", "ngrit*", "ngrene", "ngriten", "ngriti"),
+    },
+    "unblock": {
+        "en": ("remove", "removes", "removed", "removal", "clear", "clears", "cleared", "dismantle", "dismantles",
+               "dismantled", "lift", "lifts", "lifted"),
+        "sr": ("uklon*", "uklanj*", "sklon*", "sklanj*", "demontir*", "deblokir*"),
+        "sq": ("heq", "heqin", "heqen", "hequr", "hiqen", "hiqet", "hoqen", "hoqi", "zhbllok*"),
+    },
+    "arrest": {
+        "en": ("arrest", "arrests", "arrested", "arresting", "detain", "detains", "detained", "detention",
+               "custody", "apprehended", "indicted", "charged"),
+        "sr": ("uhaps*", "haps*", "priveden*", "privode*", "pritvor*", "lisice"),
+        "sq": ("arrest*", "paraburg*", "ndaluan", "ndalohet", "ndaluar"),
+    },
+    "release": {
+        "en": ("release", "releases", "released", "freed", "frees"),
+        "sr": ("pusten*", "pusta*", "oslobod*", "oslobad*"),
+        "sq": ("liro*", "liru*", "lirim*", "lirua*"),
+    },
+    "attack": {
+        "en": ("attack", "attacks", "attacked", "assault", "assaulted", "ambush", "ambushed", "shooting",
+               "shootings", "shot", "shots", "gunfire", "gunmen", "explosion", "explosions", "explosive",
+               "explosives", "blast", "bomb", "bombs", "bombing", "grenade", "grenades", "sabotage"),
+        "sr": ("napad*", "napal*", "pucnj*", "pucal*", "pucano", "pucnjav*", "eksploz*", "bomb*", "granat*",
+               "rafal*", "diverzij*", "sabotaz*"),
+        "sq": ("sulm*", "shten*", "qellim*", "shperth*", "granat*", "bomb*", "eksploz*", "sabotim*"),
+    },
+    "injure": {
+        "en": ("injure", "injures", "injured", "injuring", "injury", "injuries", "wounded", "wounding", "hurt"),
+        "sr": ("povred*", "povrijed*", "ranjen*", "ranjav*", "ranio"),
+        "sq": ("plagos*", "lendu*", "lendim*"),
+    },
+    "kill": {
+        "en": ("kill", "kills", "killed", "killing", "dead", "death", "deaths", "died", "dies", "slain"),
+        "sr": ("ubij*", "ubist*", "ubio", "ubila", "ubili", "poginu*", "smrt*", "mrtv*", "stradao", "stradal*"),
+        "sq": ("vra", "vritet", "vriten", "vrare", "vrau", "vrane", "vdiq", "vdes*", "vdekj*"),
+    },
+    "meet": {
+        "en": ("meet", "meets", "met", "meeting", "meetings", "talks", "summit", "hosts", "hosted"),
+        "sr": ("sastan*", "sastaj*", "sastao", "sastala", "sastali", "sastace", "sastat*", "razgovar*", "susret*",
+               "sreo", "srela", "sreli", "samit*", "ugosti*"),
+        "sq": ("takim*", "takon", "takoi", "takohen", "takohet", "takuan", "takojne", "bisedim*", "bisedoi",
+               "bisedon", "samit*", "prit"),
+    },
+    "protest": {
+        "en": ("protest", "protests", "protested", "protesting", "protester", "protesters", "protestors",
+               "rally", "rallies", "rallied", "demonstration", "demonstrations", "demonstrators", "march",
+               "marched"),
+        "sr": ("protest*", "demonstr*", "skup", "skupu", "okupil*", "okupljanj*"),
+        "sq": ("protest*", "demonstr*", "tubim*"),
+    },
+    "withdraw": {
+        "en": ("withdraw", "withdraws", "withdrew", "withdrawn", "withdrawal", "leave", "leaves", "left",
+               "leaving", "quit", "quits", "exit", "exits", "pullout", "retreat", "retreats", "boycott",
+               "boycotts"),
+        "sr": ("povlac*", "povuk*", "povuc*", "napust*", "napusta*", "izlaz*", "izasl*", "izasao", "izlazi",
+               "bojkot*"),
+        "sq": ("terheq*", "terhiq*", "terhoq*", "largo*", "largim*", "braktis*", "bojkot*", "dal", "dalin",
+               "doli"),
+    },
+    "deploy": {
+        "en": ("deploy", "deploys", "deployed", "deployment", "reinforce", "reinforces", "reinforced",
+               "reinforcements", "send", "sends", "sent", "boost", "boosts", "boosted", "bolster", "bolsters",
+               "increase", "increases", "increased"),
+        "sr": ("raspored*", "pojac*", "poslat*", "poslao", "salje", "dodatn*", "rasporedj*"),
+        "sq": ("shton", "shtoi", "shtuar", "dislok*", "perforc*", "dergon", "dergoi", "vendosen"),
+    },
+    "patrol": {
+        "en": ("monitor", "monitors", "monitored", "monitoring", "patrol", "patrols", "patrolled", "patrolling",
+               "observe", "observes", "observers", "watch", "watches", "watching"),
+        "sr": ("prati", "prate", "pratio", "pratila", "pratili", "pracenj*", "nadgled*", "patrol*", "osmatr*",
+               "nadzir*", "nadzor*"),
+        "sq": ("monitor*", "patrull*", "vezhg*", "ndjek*", "ndjekin"),
+    },
+    "visit": {
+        "en": ("visit", "visits", "visited", "visiting", "tour", "tours", "toured", "trip"),
+        "sr": ("poset*", "posjet*", "obisa*", "obilaz*", "obisao", "obisla", "boravi*"),
+        "sq": ("vizit*", "viziton", "vizitoi"),
+    },
+    "statement": {
+        "en": ("statement", "statements", "warns", "warned", "warn", "warning", "condemn", "condemns",
+               "condemned", "condemnation", "accuse", "accuses", "accused", "urges", "urged", "urge",
+               "demands", "demanded", "rejects", "rejected", "welcomes", "welcomed", "denies", "denied",
+               "deny", "address", "addresses", "addressed", "vows", "vowed", "insists", "criticises",
+               "criticizes", "criticised", "criticized", "appeal", "appeals", "announces", "announced"),
+        "sr": ("izjav*", "saopst*", "osud*", "upozor*", "optuz*", "pozva*", "poziva*", "zahtev*", "zahtjev*",
+               "odbac*", "odbij*", "poruci*", "porucu*", "poruka", "porukom", "tvrdi*", "negira*", "obrac*",
+               "kritikov*", "kritikuj*", "apel*", "najav*", "pozdrav*"),
+        "sq": ("deklar*", "denon*", "denoi", "denim*", "paralajm*", "akuz*", "thirrje", "kerkon", "kerkoi",
+               "refuz*", "mirepret*", "mirepriti", "mohon", "mohoi", "kritik*", "apel*", "njoftoi", "njofton",
+               "reagim*", "reagoi", "reagon"),
+    },
+    "resign": {
+        "en": ("resign", "resigns", "resigned", "resignation", "steps down", "sacked", "dismissed", "fired"),
+        "sr": ("ostavk*", "smenjen*", "smijenjen*", "razresen*", "smena"),
+        "sq": ("doreheq*", "shkarkoh*", "shkarkua*", "shkarkim*"),
+    },
+    "clash": {
+        "en": ("clash", "clashes", "clashed", "riot", "riots", "unrest", "scuffle", "scuffles", "violence"),
+        "sr": ("sukob*", "sukobl*", "nered*", "incident*", "tuc*", "nasilj*"),
+        "sq": ("perleshj*", "perlesh*", "trazir*", "incident*", "dhun*"),
+    },
+    "vote": {
+        "en": ("election", "elections", "vote", "votes", "voted", "voting", "referendum", "ballot", "poll",
+               "polls", "recall"),
+        "sr": ("izbor*", "glasa*", "glasan*", "referend*", "opoziv*"),
+        "sq": ("zgjedh*", "votim*", "votoj*", "votua*", "votuan", "referend*", "shkarkim"),
+    },
+}
+"""Event classes → language → folded word patterns. Bounded and documented on purpose: every word here
+can be read and argued about. A class is the event, not the wording, so "zatvoren" and "mbyllet" are
+both ``close``."""
+
+OPPOSITES: tuple[tuple[str, str], ...] = (
+    ("close", "open"), ("block", "unblock"), ("arrest", "release"), ("deploy", "withdraw"),
+)
+"""Classes that cannot describe one event: one side closing and the other reopening is two stories."""
+
+SAY_WORDS: frozenset[str] = frozenset(
+    "says say said tells told claims claimed rekao rekla rekli kaze kazao kazala tvrdi poruka tha thote thene "
+    "deklaroi".split())
+"""Speech verbs: a statement only near the start of a headline ("Vučić says…", "Kurti tha…"); at the end they
+are attribution ("…, police say") and say nothing about what kind of event it was."""
+SAY_REACH = 4
+"""How many words from the start a speech verb still makes the headline a statement."""
+
+_STOPWORDS: frozenset[str] = frozenset(
+    """the a an of in on at to for and or with from by after over as is are was were be been will not its
+    his her their new says said near amid into than that this
+    i u na za od do iz sa se je su da ce po kod kao ka prema nakon posle tokom zbog ne li koji koja
+    e te ne per nga me se dhe ka nje ne mbi pas si qe jane eshte""".split())
+"""Function words of the three languages, ignored by title similarity."""
+STEM = 5
+"""Title similarity compares word beginnings of this length: Serbian and Albanian inflect by ending."""
+
+_WORD = re.compile(r"[^\W_]+")
+_SR_LATIN_MARKS = re.compile(r"[čćšžđČĆŠŽĐ]")
+_HAS_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_LANG_WORDS: dict[str, frozenset[str]] = {
+    "en": frozenset("the of in on at to for and after with from by as is are was over says said will".split()),
+    "sr-Latn": frozenset("je u na i za od se su sa da kod iz nakon posle zbog ne nece su ka prema".split()),
+    "sq": frozenset("e te ne per nga me dhe i se nje ka mbi pas si qe jane eshte".split()),
+}
+
+
+def detect_language(title: str, folded: str | None = None) -> str:
+    """The language and script of a headline: ``en``, ``sr-Latn``, ``sr-Cyrl`` or ``sq`` ('' if unclear).
+
+    Cyrillic script decides Serbian Cyrillic; ë and ç are Albanian, č ć š ž đ Serbian
+    Latin; otherwise the function words of each language are counted.
+    """
+    if _HAS_CYRILLIC.search(title):
+        return "sr-Cyrl"
+    if "ë" in title or "Ë" in title or "ç" in title or "Ç" in title:
+        return "sq"
+    if _SR_LATIN_MARKS.search(title):
+        return "sr-Latn"
+    words = (folded if folded is not None else fold(title)).split()
+    scores = {lang: sum(w in vocab for w in words) for lang, vocab in _LANG_WORDS.items()}
+    best = max(scores, key=lambda k: scores[k])
+    if scores[best] == 0:
+        return ""
+    if list(scores.values()).count(scores[best]) > 1:
+        return ""
+    return best
+
+
+def _compile_lexicon(lexicon: dict[str, dict[str, tuple[str, ...]]]) -> tuple[dict[str, str], list[tuple[str, str]],
+                                                                                 dict[str, list[str]]]:
+    """Exact words → class, stems → class (longest first), and phrases → classes."""
+    exact: dict[str, str] = {}
+    stems: list[tuple[str, str]] = []
+    phrases: dict[str, list[str]] = {}
+    for cls, by_lang in lexicon.items():
+        for patterns in by_lang.values():
+            for pattern in patterns:
+                p = fold(pattern)
+                if " " in p:
+                    phrases.setdefault(p, []).append(cls)
+                elif p.endswith("*"):
+                    stems.append((p[:-1], cls))
+                else:
+                    exact.setdefault(p, cls)
+    stems.sort(key=lambda s: -len(s[0]))
+    return exact, stems, phrases
+
+
+_EXACT, _STEMS, _PHRASES = _compile_lexicon(EVENT_LEXICON)
+_STEM_BY_FIRST: dict[str, list[tuple[str, str]]] = {}
+for _stem, _cls in _STEMS:
+    _STEM_BY_FIRST.setdefault(_stem[:2], []).append((_stem, _cls))
+_OPPOSITE: dict[str, str] = {a: b for a, b in OPPOSITES} | {b: a for a, b in OPPOSITES}
+
+
+def event_classes(folded_words: Sequence[str]) -> tuple[frozenset[str], bool]:
+    """Event classes named by a folded headline's words, and whether it is a statement by speech verb."""
+    found: set[str] = set()
+    said = False
+    for i, word in enumerate(folded_words):
+        cls = _EXACT.get(word)
+        if cls is None:
+            for stem, stem_cls in _STEM_BY_FIRST.get(word[:2], ()):
+                if word.startswith(stem):
+                    cls = stem_cls
+                    break
+        if cls is not None:
+            found.add(cls)
+        if i < SAY_REACH and word in SAY_WORDS:
+            said = True
+    if _PHRASES:
+        joined = " ".join(folded_words)
+        for phrase, classes in _PHRASES.items():
+            if phrase in joined:
+                found.update(classes)
+    if said:
+        found.add("statement")
+    return frozenset(found), said
+
+
+# ---------------------------------------------------------------------------
+# Features of one item
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoryFeatures:
+    """What the clusterer knows about one item: stored with the story, compared with later items."""
+
+    title: str
+    published: float
+    """POSIX seconds."""
+    entities: dict[str, str]
+    """Canonical term → kind."""
+    events: frozenset[str]
+    stems: frozenset[str]
+    language: str = ""
+    speaker: bool = False
+    """A statement headline ("Kurti: …", "Kurti condemns …"): it reports what an actor said."""
+    feed: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps({"t": self.title, "p": self.published, "e": self.entities, "v": sorted(self.events),
+                           "s": sorted(self.stems), "l": self.language, "k": self.speaker, "f": self.feed},
+                          ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> StoryFeatures:
+        d = json.loads(text)
+        return cls(d["t"], d["p"], d["e"], frozenset(d["v"]), frozenset(d["s"]), d.get("l", ""), d.get("k", False),
+                   d.get("f", ""))
+
+    def specific(self) -> set[str]:
+        """Entities that can be evidence (not broad regions)."""
+        return {t for t, k in self.entities.items() if k != "region"}
+
+
+@dataclass(slots=True)
+class Verdict:
+    """The comparison of a new item with one earlier item, and why."""
+
+    same: bool
+    reasons: list[str] = field(default_factory=list)
+    score: float = 0.0
+
+    def why(self) -> str:
+        return "; ".join(self.reasons)
+
+
+_COLON_SPEAKER = re.compile(r"^\s*([^:]{1,40}):\s+\S")
+
+
+class Clusterer:
+    """Builds :class:`StoryFeatures` for items and compares them. One per config; no mutable state."""
+
+    def __init__(self, keywords: Sequence[Keyword] = (), *, window: float = 12 * 3600, close_gap: float = 6 * 3600,
+                 similar: float = 0.5, gazetteer: bool = True) -> None:
+        from .config import Keyword as _Keyword
+        from .match import Matcher
+
+        self.window = window
+        self.close_gap = close_gap
+        self.similar = similar
+        self.kinds: dict[str, str] = {k.term: getattr(k, "kind", None) or DEFAULT_KIND for k in keywords}
+        extra = []
+        if gazetteer:
+            configured = {fold(s) for k in keywords for s in k.spellings}
+            for term, kind, aliases in GAZETTEER:
+                if fold(term) in configured:
+                    continue
+                self.kinds.setdefault(term, kind)
+                extra.append(_Keyword(term, aliases, "low", "word", False))
+        self._gazetteer: Matcher | None = Matcher(extra) if extra else None
+        self._keywords: Matcher | None = None
+        if keywords:
+            self._keywords = Matcher(keywords)
+
+    # -- features ------------------------------------------------------------
+    def features(self, title: str, hits: Iterable[Hit] | None = None, *, published: datetime | float = 0.0,
+                 folded: str | None = None, feed: str = "") -> StoryFeatures:
+        """Features of one headline. ``hits`` are the matcher's hits (only those inside the title are used);
+        without them the clusterer runs its own matcher over the configured keywords."""
+        if folded is None:
+            folded = fold(title)
+        n = len(title)
+        terms: list[str]
+        if hits is None:
+            terms = [h.keyword for h in self._keywords.find(title)] if self._keywords else []
+        else:
+            terms = [h.keyword for h in hits if h.start < n]
+        if self._gazetteer is not None:
+            terms += [h.keyword for h in self._gazetteer.find(title)]
+        entities = {t: self.kinds.get(t, DEFAULT_KIND) for t in terms}
+        words = _WORD.findall(folded)
+        events, said = event_classes(words)
+        speaker = said or "statement" in events
+        colon = _COLON_SPEAKER.match(title)
+        if colon:
+            head = colon.group(1)
+            if any(self.kinds.get(h.keyword) == "actor" for h in self._entity_hits(head)) or len(head.split()) <= 3:
+                events = events | {"statement"}
+                speaker = True
+        stems = frozenset(w[:STEM] for w in words if len(w) > 2 and w not in _STOPWORDS)
+        stamp = published.timestamp() if isinstance(published, datetime) else float(published)
+        return StoryFeatures(title, stamp, entities, events, stems, detect_language(title, folded), speaker, feed)
+
+    def _entity_hits(self, text: str) -> list[Hit]:
+        out: list[Hit] = []
+        if self._keywords is not None:
+            out += self._keywords.find(text)
+        if self._gazetteer is not None:
+            out += self._gazetteer.find(text)
+        return out
+
+    # -- comparing -----------------------------------------------------------
+    def veto(self, new: StoryFeatures, old: StoryFeatures) -> str | None:
+        """Why these two cannot be one story, or None."""
+        gap = abs(new.published - old.published)
+        if gap > self.window:
+            return f"{_hours(gap)} apart (more than {_hours(self.window)})"
+        for cls in new.events - old.events:
+            opp = _OPPOSITE.get(cls)
+            if opp and opp in old.events and opp not in new.events:
+                return f"opposite events: {cls} vs {opp}"
+        real_new = new.events - {"statement"}
+        real_old = old.events - {"statement"}
+        if new.events and old.events and not (new.events & old.events):
+            return f"different events: {_join(new.events)} vs {_join(old.events)}"
+        for kind in ("actor", "place"):
+            a = {t for t, k in new.entities.items() if k == kind}
+            b = {t for t, k in old.entities.items() if k == kind}
+            if a - b and b - a:
+                return f"different {kind}s: {_join(a - b)} vs {_join(b - a)}"
+        if new.speaker != old.speaker:
+            talker, other = (new, old) if new.speaker else (old, new)
+            extra = {t for t, k in talker.entities.items() if k == "actor"} - set(other.entities)
+            if extra and (real_new or real_old):
+                return f"a statement by {_join(extra)} reacting to the event is not the event"
+        return None
+
+    def compare(self, new: StoryFeatures, old: StoryFeatures) -> Verdict:
+        """Same story or not, with the reasons in words (for the event log and ``explain_pair``)."""
+        veto = self.veto(new, old)
+        shared = new.specific() & old.specific()
+        sim = similarity(new.stems, old.stems)
+        gap = abs(new.published - old.published)
+        reasons: list[str] = []
+        if veto is not None:
+            return Verdict(False, [f"not the same story: {veto}"], 0.0)
+        if not shared:
+            return Verdict(False, ["not the same story: no name or place in common"], 0.0)
+        events = new.events & old.events
+        reasons.append(f"both name {_join(shared)}")
+        if events:
+            reasons.append(f"both report {_join(events)}")
+        reasons.append(f"{_minutes(gap)} apart")
+        reasons.append(f"title similarity {sim:.2f}")
+        score = len(shared) + 2 * len(events) + 3 * sim - gap / self.window
+        if events and (events - {"statement"} or new.speaker and old.speaker):
+            if gap <= self.close_gap or len(shared) >= 2 or sim >= self.similar / 2:
+                return Verdict(True, reasons, score)
+            reasons.append(f"but over {_hours(self.close_gap)} apart with one name in common and different titles")
+            return Verdict(False, ["not the same story", *reasons[1:]], score)
+        if (not new.events or not old.events) and sim >= self.similar:
+            reasons.append("a rewording of the same headline")
+            return Verdict(True, reasons, score)
+        return Verdict(False, ["not the same story: " + ("no event in common" if not events else
+                               "only statements in common") + f" ({', '.join(reasons)})"], score)
+
+    def match_story(self, new: StoryFeatures, members: Sequence[StoryFeatures]) -> Verdict:
+        """Against a story's items: no veto with any, evidence with at least one (the best explains it)."""
+        best: Verdict | None = None
+        best_member: StoryFeatures | None = None
+        for old in members:
+            veto = self.veto(new, old)
+            if veto is not None:
+                return Verdict(False, [f"not the same story as {old.title!r}: {veto}"], 0.0)
+            verdict = self.compare(new, old)
+            if verdict.same and (best is None or verdict.score > best.score):
+                best, best_member = verdict, old
+        if best is None or best_member is None:
+            return Verdict(False, ["no item of the story gives enough evidence"], 0.0)
+        where = f" ({best_member.feed})" if best_member.feed else ""
+        return Verdict(True, [f"same story as {best_member.title!r}{where}", *best.reasons], best.score)
+
+
+def similarity(a: frozenset[str], b: frozenset[str]) -> float:
+    """Dice coefficient of two stem sets (0 when either is empty)."""
+    if not a or not b:
+        return 0.0
+    return 2 * len(a & b) / (len(a) + len(b))
+
+
+def _join(items: Iterable[str]) -> str:
+    return ", ".join(sorted(items))
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:.0f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
+
+
+def _minutes(seconds: float) -> str:
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def explain_pair(clusterer: Clusterer, title_a: str, title_b: str, *, gap_minutes: float = 0.0) -> str:
+    """Human-readable features of two headlines and the verdict, for debugging the policy."""
+    a = clusterer.features(title_a, published=0.0)
+    b = clusterer.features(title_b, published=gap_minutes * 60)
+    lines = []
+    for label, f in (("A", a), ("B", b)):
+        ents = ", ".join(f"{t} ({k})" for t, k in sorted(f.entities.items())) or "-"
+        lines.append(f"{label}: {f.title}")
+        lines.append(f"   language {f.language or '?'}; entities {ents}; events {_join(f.events) or '-'}"
+                     f"{'; statement' if f.speaker else ''}")
+    verdict = clusterer.compare(b, a)
+    lines.append(("SAME STORY: " if verdict.same else "DIFFERENT: ") + verdict.why())
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m crisiswatch.cluster [--config feeds.toml] [--gap MIN] "title A" "title B"``."""
+    import argparse
+
+    from .config import load_config
+    from .locations import default_config_path
+
+    parser = argparse.ArgumentParser(prog="python -m crisiswatch.cluster", description=main.__doc__)
+    parser.add_argument("--config", help="feeds.toml whose keywords name the entities (default: yours)")
+    parser.add_argument("--gap", type=float, default=0.0, help="minutes between the two headlines")
+    parser.add_argument("titles", nargs=2)
+    args = parser.parse_args(argv)
+    path = args.config or default_config_path()
+    try:
+        cfg = load_config(path)
+    except Exception as exc:  # a debug tool: say what went wrong, no traceback
+        print(f"{path}: {exc}")
+        return 2
+    print(explain_pair(Clusterer(cfg.keywords), *args.titles, gap_minutes=args.gap))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
