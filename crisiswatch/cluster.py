@@ -100,9 +100,11 @@ GAZETTEER: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("Sørensen", "actor", ("Sorensen", "Соренсен")),
     ("NATO", "actor", ("НАТО",)),
     ("OSCE", "actor", ("OEBS", "ОЕБС", "OSBE")),
-    ("Kosovo police", "actor", (
-        "Kosovo Police", "Kosovska policija", "Косовска полиција", "Policia e Kosovës", "Policisë së Kosovës",
-        "Policinë e Kosovës", "kosovske policije", "косовске полиције")),
+    ("police", "actor", (
+        "Kosovo police", "Kosovska policija", "Косовска полиција", "Policia e Kosovës", "policija", "полиција",
+        "policia", "polic", "policajac", "policajci", "полицајац", "полицајци", "policijska", "полицијска",
+        "policijske", "полицијске", "policajca", "polica", "policë", "policët", "policeman", "policemen",
+        "policisë", "policinë")),
 )  # fmt: skip
 """(canonical name, kind, other spellings). Bounded on purpose: the capitals and envoys of the dialogue
 and the security actors that headlines name; the matcher's folding and endings cover inflection."""
@@ -123,8 +125,8 @@ EVENT_LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
         "sq": ("mbyll*",),
     },
     "open": {
-        "en": ("open", "opens", "opened", "opening", "reopen", "reopens", "reopened", "reopening"),
-        "sr": ("otvor*", "otvar*"),
+        "en": ("open", "opens", "opened", "opening", "reopen", "reopens", "reopened", "reopening", "passable"),
+        "sr": ("otvor*", "otvar*", "prohod*"),
         "sq": ("hap", "hapet", "hapen", "hapur", "hapi", "hapja", "hapjen", "hapin", "rihap*"),
     },
     "block": {
@@ -143,7 +145,7 @@ EVENT_LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
         "en": ("arrest", "arrests", "arrested", "arresting", "detain", "detains", "detained", "detention",
                "custody", "apprehended", "indicted", "charged"),
         "sr": ("uhaps*", "haps*", "priveden*", "privode*", "pritvor*", "lisice"),
-        "sq": ("arrest*", "paraburg*", "ndaluan", "ndalohet", "ndaluar"),
+        "sq": ("arrest*", "paraburg*", "burgos*"),
     },
     "release": {
         "en": ("release", "releases", "released", "freed", "frees"),
@@ -170,7 +172,8 @@ EVENT_LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "meet": {
         "en": ("meet", "meets", "met", "meeting", "meetings", "talks", "summit", "hosts", "hosted"),
-        "sr": ("sastan*", "sastaj*", "sastao", "sastala", "sastali", "sastace", "sastat*", "razgovar*", "susret*",
+        "sr": ("sastan*", "sastaj*", "sastao", "sastala", "sastali", "sastace", "sastat*", "razgovo*", "razgovar*",
+               "susret*",
                "sreo", "srela", "sreli", "samit*", "ugosti*"),
         "sq": ("takim*", "takon", "takoi", "takohen", "takohet", "takuan", "takojne", "bisedim*", "bisedoi",
                "bisedon", "samit*", "prit"),
@@ -206,9 +209,39 @@ EVENT_LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
         "sq": ("monitor*", "patrull*", "vezhg*", "ndjek*", "ndjekin"),
     },
     "visit": {
-        "en": ("visit", "visits", "visited", "visiting", "tour", "tours", "toured", "trip"),
-        "sr": ("poset*", "posjet*", "obisa*", "obilaz*", "obisao", "obisla", "boravi*"),
-        "sq": ("vizit*", "viziton", "vizitoi"),
+        "en": ("visit", "visits", "visited", "visiting", "tour", "tours", "toured", "trip", "arrive", "arrives",
+               "arrived", "arrival"),
+        "sr": ("poset*", "posjet*", "obisa*", "obilaz*", "obisao", "obisla", "boravi*", "stig*", "stize", "dolazak",
+               "doputova*"),
+        "sq": ("vizit*", "viziton", "vizitoi", "mberri*", "arriti", "arrin"),
+    },
+    "seize": {
+        "en": ("seize", "seizes", "seized", "seizure", "confiscate", "confiscates", "confiscated", "cache",
+               "weapons found", "arms found"),
+        "sr": ("zaplen*", "oduze*", "oduzim*", "konfisk*"),
+        "sq": ("sekuestr*", "konfisk*"),
+    },
+    "raid": {
+        "en": ("raid", "raids", "raided", "search", "searches", "searched", "operation", "swoop"),
+        "sr": ("akcij*", "pretres*", "upad*", "racij*"),
+        "sq": ("aksion*", "kontroll*", "bastis*"),
+    },
+    "ban": {
+        "en": ("ban", "bans", "banned", "barred", "denied entry", "refused entry", "prohibit", "prohibits",
+               "prohibited", "expelled", "persona non grata"),
+        "sr": ("zabran*", "proteran*", "protera*"),
+        "sq": ("ndalohet", "ndalim*", "ndaloi", "ndalon", "deboh*", "dëbua*"),
+    },
+    "enter": {
+        "en": ("enter", "enters", "entered", "entry", "takes office", "took office", "sworn in"),
+        "sr": ("usao", "usla", "usli", "ulazak", "ulaska", "ulazi", "ulaze", "preuz*", "polozi*"),
+        "sq": ("hyn", "hyri", "hyjne", "hyne", "hyrja", "hyrjen", "hyrje", "merr detyren", "betoh*"),
+    },
+    "alert": {
+        "en": ("alert", "readiness", "mobilise", "mobilises", "mobilised", "mobilize", "mobilizes", "mobilized",
+               "mobilisation", "mobilization"),
+        "sr": ("gotovost*", "pripravnost*", "mobiliz*", "uzbun*"),
+        "sq": ("gatishm*", "mobiliz*", "alarm*"),
     },
     "statement": {
         "en": ("statement", "statements", "warns", "warned", "warn", "warning", "condemn", "condemns",
@@ -326,10 +359,26 @@ _OPPOSITE: dict[str, str] = {a: b for a, b in OPPOSITES} | {b: a for a, b in OPP
 
 
 def event_classes(folded_words: Sequence[str]) -> tuple[frozenset[str], bool]:
-    """Event classes named by a folded headline's words, and whether it is a statement by speech verb."""
+    """Event classes named by a folded headline's words, and whether a speech verb opens it.
+
+    Phrases ("denied entry", "steps down") are matched first and their words are then
+    not read alone ("denied" would otherwise be a statement).
+    """
     found: set[str] = set()
     said = False
-    for i, word in enumerate(folded_words):
+    words = list(folded_words)
+    if _PHRASES and len(words) > 1:
+        for phrase, classes in _PHRASES.items():
+            parts = phrase.split()
+            n = len(parts)
+            for i in range(len(words) - n + 1):
+                if words[i:i + n] == parts:
+                    found.update(classes)
+                    for j in range(i, i + n):
+                        words[j] = ""
+    for i, word in enumerate(words):
+        if not word:
+            continue
         cls = _EXACT.get(word)
         if cls is None:
             for stem, stem_cls in _STEM_BY_FIRST.get(word[:2], ()):
@@ -340,14 +389,15 @@ def event_classes(folded_words: Sequence[str]) -> tuple[frozenset[str], bool]:
             found.add(cls)
         if i < SAY_REACH and word in SAY_WORDS:
             said = True
-    if _PHRASES:
-        joined = " ".join(folded_words)
-        for phrase, classes in _PHRASES.items():
-            if phrase in joined:
-                found.update(classes)
     if said:
         found.add("statement")
     return frozenset(found), said
+
+
+NEW_MARKERS: frozenset[str] = frozenset(
+    "new another fresh second again renewed nova novi novu nove novog novoj jos ponovni ponovna ponovo opet "
+    "re ri tjeter serish perseri".split())
+"""Words saying an event happened *again*: hours later, "new roadblock near Brnjak" is not the first one."""
 
 
 # ---------------------------------------------------------------------------
@@ -370,17 +420,20 @@ class StoryFeatures:
     speaker: bool = False
     """A statement headline ("Kurti: …", "Kurti condemns …"): it reports what an actor said."""
     feed: str = ""
+    again: bool = False
+    """The headline says the event is a new one or a repeat ("new roadblock", "nova barikada")."""
 
     def to_json(self) -> str:
         return json.dumps({"t": self.title, "p": self.published, "e": self.entities, "v": sorted(self.events),
-                           "s": sorted(self.stems), "l": self.language, "k": self.speaker, "f": self.feed},
+                           "s": sorted(self.stems), "l": self.language, "k": self.speaker, "f": self.feed,
+                           "a": self.again},
                           ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> StoryFeatures:
         d = json.loads(text)
         return cls(d["t"], d["p"], d["e"], frozenset(d["v"]), frozenset(d["s"]), d.get("l", ""), d.get("k", False),
-                   d.get("f", ""))
+                   d.get("f", ""), d.get("a", False))
 
     def specific(self) -> set[str]:
         """Entities that can be evidence (not broad regions)."""
@@ -406,7 +459,7 @@ class Clusterer:
     """Builds :class:`StoryFeatures` for items and compares them. One per config; no mutable state."""
 
     def __init__(self, keywords: Sequence[Keyword] = (), *, window: float = 12 * 3600, close_gap: float = 6 * 3600,
-                 similar: float = 0.5, gazetteer: bool = True) -> None:
+                 similar: float = 0.6, gazetteer: bool = True) -> None:
         from .config import Keyword as _Keyword
         from .match import Matcher
 
@@ -454,7 +507,9 @@ class Clusterer:
                 speaker = True
         stems = frozenset(w[:STEM] for w in words if len(w) > 2 and w not in _STOPWORDS)
         stamp = published.timestamp() if isinstance(published, datetime) else float(published)
-        return StoryFeatures(title, stamp, entities, events, stems, detect_language(title, folded), speaker, feed)
+        again = any(w in NEW_MARKERS for w in words)
+        return StoryFeatures(title, stamp, entities, events, stems, detect_language(title, folded), speaker, feed,
+                             again)
 
     def _entity_hits(self, text: str) -> list[Hit]:
         out: list[Hit] = []
@@ -470,6 +525,8 @@ class Clusterer:
         gap = abs(new.published - old.published)
         if gap > self.window:
             return f"{_hours(gap)} apart (more than {_hours(self.window)})"
+        if gap > self.close_gap / 2 and (new.again or old.again):
+            return f"{_hours(gap)} apart and one headline reports a new or repeated event"
         for cls in new.events - old.events:
             opp = _OPPOSITE.get(cls)
             if opp and opp in old.events and opp not in new.events:
@@ -509,10 +566,10 @@ class Clusterer:
         reasons.append(f"title similarity {sim:.2f}")
         score = len(shared) + 2 * len(events) + 3 * sim - gap / self.window
         if events and (events - {"statement"} or new.speaker and old.speaker):
-            if gap <= self.close_gap or len(shared) >= 2 or sim >= self.similar / 2:
+            if gap <= self.close_gap or len(shared) >= 2 and sim >= self.similar:
                 return Verdict(True, reasons, score)
-            reasons.append(f"but over {_hours(self.close_gap)} apart with one name in common and different titles")
-            return Verdict(False, ["not the same story", *reasons[1:]], score)
+            reasons.append(f"but over {_hours(self.close_gap)} apart without two names and similar titles")
+            return Verdict(False, ["not the same story", *reasons], score)
         if (not new.events or not old.events) and sim >= self.similar:
             reasons.append("a rewording of the same headline")
             return Verdict(True, reasons, score)
