@@ -29,8 +29,9 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 
 from ..config import Config
+from ..errors import CrisiswatchError, StoreError
 from ..models import utcnow
-from ..store import Store, StoreError
+from ..store import Store
 from .format import Highlighter
 from .messages import Snapshot, StoreChanged
 from .reader import Database
@@ -265,8 +266,6 @@ class CrisiswatchApp(App[int]):
 
 def run_app(config: Config, db_path: Path | str, poll: bool = True) -> int:
     """Open the dashboard; returns the exit code. Database problems are reported before the screen opens."""
-    from ..commands import CrisiswatchError
-
     try:
         Store.open(db_path).close()
     except StoreError as exc:

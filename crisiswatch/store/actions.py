@@ -1,0 +1,70 @@
+"""The user's actions: pin, unpin, dismiss, restore, re-enable a gone feed; each logs its event."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..models import iso, utcnow
+from .events import Events
+from .queries import Queries
+from .schema import ALERT_STATES
+
+
+class Actions(Queries, Events):
+    """State changes the user asks for, each in its own transaction with the event that records it."""
+
+    def set_alert_state(self, alert_id: int, state: str, *, now: datetime | None = None) -> str | None:
+        """Change an alert's state and log the matching event; returns the previous state."""
+        if state not in ALERT_STATES:
+            raise ValueError(f"unknown alert state {state!r}")
+        now = now or utcnow()
+        with self.write() as conn:
+            row = conn.execute("SELECT state, title, link, keywords FROM alerts WHERE id = ?", (alert_id,)).fetchone()
+            if row is None:
+                return None
+            before = row["state"]
+            if before == state:
+                return before
+            conn.execute("UPDATE alerts SET state = ?, state_changed = ? WHERE id = ?", (state, iso(now), alert_id))
+            kind = {
+                ("pinned", "new"): "alert_unpinned",
+                ("dismissed", "new"): "alert_restored",
+                ("dismissed", "pinned"): "alert_restored",
+            }.get((before, state), f"alert_{state}")
+            self._event(kind, now=now, alert_id=alert_id, title=row["title"], link=row["link"],
+                        keywords=row["keywords"], detail=f"{before} -> {state}")
+        return before
+
+    def toggle_pin(self, alert_id: int) -> str | None:
+        row = self._one("SELECT state FROM alerts WHERE id = ?", (alert_id,))
+        if row is None:
+            return None
+        target = "new" if row["state"] == "pinned" else "pinned"
+        self.set_alert_state(alert_id, target)
+        return target
+
+    def dismiss(self, alert_id: int) -> None:
+        self.set_alert_state(alert_id, "dismissed")
+
+    def restore_last_dismissed(self) -> int | None:
+        """Undo the most recent dismissal; repeated calls walk further back."""
+        row = self._one(
+            "SELECT a.id FROM events e JOIN alerts a ON a.id = e.alert_id WHERE e.kind = 'alert_dismissed' "
+            "AND a.state = 'dismissed' ORDER BY e.id DESC LIMIT 1")
+        if row is None:
+            return None
+        self.set_alert_state(row["id"], "new")
+        return int(row["id"])
+
+    def reenable_feed(self, name: str) -> bool:
+        """Clear 'gone' and backoff so the feed is polled at the next cycle."""
+        with self.write() as conn:
+            row = conn.execute("SELECT id FROM feeds WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                return False
+            conn.execute("UPDATE feeds SET gone = 0, failures = 0, next_poll = NULL WHERE id = ?", (row["id"],))
+            self._event("feed_reenabled", feed_id=row["id"], detail="re-enabled by the user")
+        return True
+
+
+__all__ = ["Actions"]
