@@ -71,7 +71,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from .config import KEYWORD_KINDS
-from .text import fold
+from .fold import fold
 
 if TYPE_CHECKING:
     from .config import Keyword
@@ -171,12 +171,13 @@ EVENT_LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
         "sq": ("vra", "vritet", "vriten", "vrare", "vrau", "vrane", "vdiq", "vdes*", "vdekj*"),
     },
     "meet": {
-        "en": ("meet", "meets", "met", "meeting", "meetings", "talks", "summit", "hosts", "hosted"),
+        "en": ("meet", "meets", "met", "meeting", "meetings", "talks", "summit", "hosts", "hosted", "invite",
+               "invites", "invited", "invitation"),
         "sr": ("sastan*", "sastaj*", "sastao", "sastala", "sastali", "sastace", "sastat*", "razgovo*", "razgovar*",
-               "susret*",
+               "susret*", "pozvan", "pozvana", "pozvani", "pozvane", "pozivnic*",
                "sreo", "srela", "sreli", "samit*", "ugosti*"),
         "sq": ("takim*", "takon", "takoi", "takohen", "takohet", "takuan", "takojne", "bisedim*", "bisedoi",
-               "bisedon", "samit*", "prit"),
+               "bisedon", "samit*", "prit", "fto", "fton", "ftoi", "ftohen", "ftohet", "ftese", "ftuar"),
     },
     "protest": {
         "en": ("protest", "protests", "protested", "protesting", "protester", "protesters", "protestors",
@@ -276,6 +277,13 @@ EVENT_LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
 """Event classes → language → folded word patterns. Bounded and documented on purpose: every word here
 can be read and argued about. A class is the event, not the wording, so "zatvoren" and "mbyllet" are
 both ``close``."""
+
+WEAK_EVENTS: frozenset[str] = frozenset({"patrol", "statement"})
+"""Classes whose words are as often the subject as the event ("a KFOR patrol visited…", "in a statement…"):
+shared, they do not make two headlines one event when each also says something else happened."""
+
+MULTI_PARTY: frozenset[str] = frozenset({"meet"})
+"""Events with two sides: the same event only when both headlines name the same parties (two names)."""
 
 OPPOSITES: tuple[tuple[str, str], ...] = (
     ("close", "open"), ("block", "unblock"), ("arrest", "release"), ("deploy", "withdraw"),
@@ -482,17 +490,20 @@ class Clusterer:
 
     # -- features ------------------------------------------------------------
     def features(self, title: str, hits: Iterable[Hit] | None = None, *, published: datetime | float = 0.0,
-                 folded: str | None = None, feed: str = "") -> StoryFeatures:
+                 folded: str | None = None, feed: str = "", fallback_terms: Iterable[str] = ()) -> StoryFeatures:
         """Features of one headline. ``hits`` are the matcher's hits (only those inside the title are used);
-        without them the clusterer runs its own matcher over the configured keywords."""
+        without them the clusterer runs its own matcher over the configured keywords, and without
+        configured keywords it takes ``fallback_terms`` (the alert's keywords) as the names."""
         if folded is None:
             folded = fold(title)
         n = len(title)
         terms: list[str]
-        if hits is None:
-            terms = [h.keyword for h in self._keywords.find(title)] if self._keywords else []
-        else:
+        if hits is not None:
             terms = [h.keyword for h in hits if h.start < n]
+        elif self._keywords is not None:
+            terms = [h.keyword for h in self._keywords.find(title)]
+        else:
+            terms = list(fallback_terms)
         if self._gazetteer is not None:
             terms += [h.keyword for h in self._gazetteer.find(title)]
         entities = {t: self.kinds.get(t, DEFAULT_KIND) for t in terms}
@@ -505,7 +516,8 @@ class Clusterer:
             if any(self.kinds.get(h.keyword) == "actor" for h in self._entity_hits(head)) or len(head.split()) <= 3:
                 events = events | {"statement"}
                 speaker = True
-        stems = frozenset(w[:STEM] for w in words if len(w) > 2 and w not in _STOPWORDS)
+        stems = frozenset(w if w.isdigit() else w[:STEM] for w in words
+                          if w.isdigit() or len(w) > 2 and w not in _STOPWORDS)
         stamp = published.timestamp() if isinstance(published, datetime) else float(published)
         again = any(w in NEW_MARKERS for w in words)
         return StoryFeatures(title, stamp, entities, events, stems, detect_language(title, folded), speaker, feed,
@@ -525,6 +537,12 @@ class Clusterer:
         gap = abs(new.published - old.published)
         if gap > self.window:
             return f"{_hours(gap)} apart (more than {_hours(self.window)})"
+        if new.feed and new.feed == old.feed:
+            return f"both from {new.feed} (an outlet does not report one event twice under two headlines)"
+        numbers_new = {s for s in new.stems if s.isdigit()}
+        numbers_old = {s for s in old.stems if s.isdigit()}
+        if numbers_new and numbers_old and numbers_new != numbers_old:
+            return f"different numbers: {_join(numbers_new)} vs {_join(numbers_old)}"
         if gap > self.close_gap / 2 and (new.again or old.again):
             return f"{_hours(gap)} apart and one headline reports a new or repeated event"
         for cls in new.events - old.events:
@@ -535,6 +553,9 @@ class Clusterer:
         real_old = old.events - {"statement"}
         if new.events and old.events and not (new.events & old.events):
             return f"different events: {_join(new.events)} vs {_join(old.events)}"
+        strong_new, strong_old = new.events - WEAK_EVENTS, old.events - WEAK_EVENTS
+        if strong_new and strong_old and not (strong_new & strong_old):
+            return f"different events: {_join(strong_new)} vs {_join(strong_old)}"
         for kind in ("actor", "place"):
             a = {t for t, k in new.entities.items() if k == kind}
             b = {t for t, k in old.entities.items() if k == kind}
@@ -550,31 +571,42 @@ class Clusterer:
     def compare(self, new: StoryFeatures, old: StoryFeatures) -> Verdict:
         """Same story or not, with the reasons in words (for the event log and ``explain_pair``)."""
         veto = self.veto(new, old)
-        shared = new.specific() & old.specific()
-        sim = similarity(new.stems, old.stems)
-        gap = abs(new.published - old.published)
-        reasons: list[str] = []
         if veto is not None:
             return Verdict(False, [f"not the same story: {veto}"], 0.0)
-        if not shared:
-            return Verdict(False, ["not the same story: no name or place in common"], 0.0)
+        shared = new.specific() & old.specific()
+        anchors = {t for t in shared if new.entities.get(t) in ("actor", "place")}
+        if not anchors:
+            what = f"only {_join(shared)} in common" if shared else "no name or place in common"
+            return Verdict(False, [f"not the same story: {what}"], 0.0)
+        sim = similarity(new.stems, old.stems)
+        gap = abs(new.published - old.published)
         events = new.events & old.events
-        reasons.append(f"both name {_join(shared)}")
+        strong = events - WEAK_EVENTS
+        reasons = [f"both name {_join(shared)}"]
         if events:
             reasons.append(f"both report {_join(events)}")
-        reasons.append(f"{_minutes(gap)} apart")
-        reasons.append(f"title similarity {sim:.2f}")
+        reasons += [f"{_minutes(gap)} apart", f"title similarity {sim:.2f}"]
         score = len(shared) + 2 * len(events) + 3 * sim - gap / self.window
-        if events and (events - {"statement"} or new.speaker and old.speaker):
-            if gap <= self.close_gap or len(shared) >= 2 and sim >= self.similar:
+        similar = sim >= self.similar
+        if gap > self.close_gap and not (len(shared) >= 2 and similar):
+            return Verdict(False, [f"not the same story: over {_hours(self.close_gap)} apart without two names "
+                                   f"and similar titles", *reasons], score)
+        if strong - MULTI_PARTY:
+            return Verdict(True, reasons, score)
+        if strong:  # a meeting: both parties must be the same, not just one of them
+            if len(shared) >= 2 or similar:
                 return Verdict(True, reasons, score)
-            reasons.append(f"but over {_hours(self.close_gap)} apart without two names and similar titles")
-            return Verdict(False, ["not the same story", *reasons], score)
-        if (not new.events or not old.events) and sim >= self.similar:
+            return Verdict(False, [f"not the same story: a meeting with one party in common ({_join(shared)})",
+                                   *reasons], score)
+        if events:  # statements or patrols only: the same speaker says many things in a day
+            if len(shared) >= 2 or similar:
+                return Verdict(True, reasons, score)
+            return Verdict(False, [f"not the same story: only {_join(events)} by {_join(shared)} in common",
+                                   *reasons], score)
+        if (not new.events or not old.events) and similar:
             reasons.append("a rewording of the same headline")
             return Verdict(True, reasons, score)
-        return Verdict(False, ["not the same story: " + ("no event in common" if not events else
-                               "only statements in common") + f" ({', '.join(reasons)})"], score)
+        return Verdict(False, ["not the same story: nothing said about what happened in common", *reasons], score)
 
     def match_story(self, new: StoryFeatures, members: Sequence[StoryFeatures]) -> Verdict:
         """Against a story's items: no veto with any, evidence with at least one (the best explains it)."""

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import Config, Feed
 from .models import Assessment, FetchResult, ParsedFeed, from_iso, utcnow
-from .store import FeedOutcome, Store
+from .store import FeedOutcome, Store, StoryPolicy
 from .worker import init_worker, parse_and_match, warm
 
 if TYPE_CHECKING:
@@ -144,6 +144,8 @@ class Poller:
         self._pending_lock = threading.Lock()
         self._draining = False
         self._feed_ids = store.sync_feeds(config.feeds)
+        self._policy = StoryPolicy.from_settings(config.settings, config.keywords)
+        """Grouping and surge thresholds, and the clusterer that knows the keywords' kinds (built once)."""
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._force_all = False
@@ -323,7 +325,7 @@ class Poller:
         failures = row.get("failures", 0) + (0 if result.ok and (parsed is None or not parsed.error) else 1)
         next_poll = self._next_poll(feed, result, failures, fetched_at)
         outcome = await self._record((feed_id, result, parsed, assessments),
-                                     {"settings": self.config.settings, "next_poll": next_poll, "now": fetched_at,
+                                     {"settings": self._policy, "next_poll": next_poll, "now": fetched_at,
                                       "search_texts": search_texts})
         if self.notifier is not None:
             for alert in outcome.new_alerts:
