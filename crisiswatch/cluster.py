@@ -308,35 +308,55 @@ STEM = 5
 """Title similarity compares word beginnings of this length: Serbian and Albanian inflect by ending."""
 
 _WORD = re.compile(r"[^\W_]+")
-_SR_LATIN_MARKS = re.compile(r"[čćšžđČĆŠŽĐ]")
 _HAS_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_RAW_WORD = re.compile(r"[^\W\d_]+")
 _LANG_WORDS: dict[str, frozenset[str]] = {
-    "en": frozenset("the of in on at to for and after with from by as is are was over says said will".split()),
-    "sr-Latn": frozenset("je u na i za od se su sa da kod iz nakon posle zbog ne nece su ka prema".split()),
-    "sq": frozenset("e te ne per nga me dhe i se nje ka mbi pas si qe jane eshte".split()),
+    "en": frozenset("""the of in on at to for and after with from by as is are was were over says said will a an
+                    near amid into against not be new two one dozens hundreds his her their""".split()),
+    "sr-Latn": frozenset("""je u na i za od se su sa da kod iz nakon posle zbog nece su ka prema o pre nije
+                         ali ili kao jos do bez uz pod nad medju ce dva dvojica jedan""".split()),
+    "sq": frozenset("""e te per nga me dhe i se nje ka mbi pas si qe jane eshte nuk do ta prane afer kunder
+                    ndaj drejt gjate tek dy""".split()),
 }
+_LEXICON_LANG = {"en": "en", "sr": "sr-Latn", "sq": "sq"}
 
 
 def detect_language(title: str, folded: str | None = None) -> str:
     """The language and script of a headline: ``en``, ``sr-Latn``, ``sr-Cyrl`` or ``sq`` ('' if unclear).
 
-    Cyrillic script decides Serbian Cyrillic; ë and ç are Albanian, č ć š ž đ Serbian
-    Latin; otherwise the function words of each language are counted.
+    Cyrillic letters decide Serbian Cyrillic. Otherwise each language scores its
+    function words, its event words (:data:`EVENT_LEXICON`) and, for lower-case
+    words only (names keep their spelling in every language: "Vučić" in an
+    English headline), its letters: č ć š ž đ Serbian, ë ç Albanian. The best
+    score wins; a tie or nothing at all is ''.
     """
     if _HAS_CYRILLIC.search(title):
         return "sr-Cyrl"
-    if "ë" in title or "Ë" in title or "ç" in title or "Ç" in title:
-        return "sq"
-    if _SR_LATIN_MARKS.search(title):
-        return "sr-Latn"
-    words = (folded if folded is not None else fold(title)).split()
-    scores = {lang: sum(w in vocab for w in words) for lang, vocab in _LANG_WORDS.items()}
-    best = max(scores, key=lambda k: scores[k])
-    if scores[best] == 0:
-        return ""
-    if list(scores.values()).count(scores[best]) > 1:
-        return ""
-    return best
+    scores = dict.fromkeys(_LANG_WORDS, 0)
+    for raw in _RAW_WORD.findall(title):
+        if raw[0].islower():
+            if any(c in "čćšžđ" for c in raw):
+                scores["sr-Latn"] += 1
+            if any(c in "ëç" for c in raw):
+                scores["sq"] += 1
+    for word in _WORD.findall(folded if folded is not None else fold(title)):
+        for lang, vocab in _LANG_WORDS.items():
+            if word in vocab:
+                scores[lang] += 1
+        for lang in _word_languages(word):
+            scores[lang] += 1
+    best = max(scores.values())
+    winners = [lang for lang, score in scores.items() if score == best]
+    return winners[0] if best > 0 and len(winners) == 1 else ""
+
+
+def _word_languages(word: str) -> set[str]:
+    """The languages whose event lexicon has this folded word (as a form or under a stem)."""
+    langs = set(_EXACT_LANGS.get(word, ()))
+    for stem, stem_langs in _STEM_LANGS.get(word[:2], ()):
+        if word.startswith(stem):
+            langs |= stem_langs
+    return langs
 
 
 def _compile_lexicon(lexicon: dict[str, dict[str, tuple[str, ...]]]) -> tuple[dict[str, str], list[tuple[str, str]],
@@ -364,6 +384,18 @@ _STEM_BY_FIRST: dict[str, list[tuple[str, str]]] = {}
 for _stem, _cls in _STEMS:
     _STEM_BY_FIRST.setdefault(_stem[:2], []).append((_stem, _cls))
 _OPPOSITE: dict[str, str] = {a: b for a, b in OPPOSITES} | {b: a for a, b in OPPOSITES}
+_EXACT_LANGS: dict[str, set[str]] = {}
+_STEM_LANGS: dict[str, list[tuple[str, set[str]]]] = {}
+for _by_lang in EVENT_LEXICON.values():
+    for _lang, _patterns in _by_lang.items():
+        for _pattern in _patterns:
+            _p = fold(_pattern)
+            if " " in _p:
+                continue
+            if _p.endswith("*"):
+                _STEM_LANGS.setdefault(_p[:2], []).append((_p[:-1], {_LEXICON_LANG[_lang]}))
+            else:
+                _EXACT_LANGS.setdefault(_p, set()).add(_LEXICON_LANG[_lang])
 
 
 def event_classes(folded_words: Sequence[str]) -> tuple[frozenset[str], bool]:
@@ -513,7 +545,7 @@ class Clusterer:
         colon = _COLON_SPEAKER.match(title)
         if colon:
             head = colon.group(1)
-            if any(self.kinds.get(h.keyword) == "actor" for h in self._entity_hits(head)) or len(head.split()) <= 3:
+            if any(self.kinds.get(h.keyword, DEFAULT_KIND) == "actor" for h in self._entity_hits(head)):
                 events = events | {"statement"}
                 speaker = True
         stems = frozenset(w if w.isdigit() else w[:STEM] for w in words
@@ -664,6 +696,7 @@ def explain_pair(clusterer: Clusterer, title_a: str, title_b: str, *, gap_minute
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m crisiswatch.cluster [--config feeds.toml] [--gap MIN] "title A" "title B"``."""
     import argparse
+    from pathlib import Path
 
     from .config import load_config
     from .locations import default_config_path
@@ -673,7 +706,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--gap", type=float, default=0.0, help="minutes between the two headlines")
     parser.add_argument("titles", nargs=2)
     args = parser.parse_args(argv)
-    path = args.config or default_config_path()
+    path = Path(args.config) if args.config else default_config_path()
     try:
         cfg = load_config(path)
     except Exception as exc:  # a debug tool: say what went wrong, no traceback

@@ -62,6 +62,8 @@ class StoryPolicy:
     """Stories compared with a new item at most (the most recent that share one of its names)."""
     max_members: int = 16
     """Items of one story compared at most (the most recent)."""
+    clustering: bool = True
+    """False: story keys only (the behaviour before clustering; ``benchmarks/cluster.py --keys-only``)."""
 
     @classmethod
     def from_settings(cls, settings: Settings, keywords: Sequence[Keyword] = ()) -> StoryPolicy:
@@ -81,7 +83,7 @@ class StoryPolicy:
                 ) -> tuple[sqlite3.Row | None, str]:
         """The alert of the story this item is part of by the clusterer's evidence, and why; (None, '') if none."""
         terms = sorted(features.specific())
-        if not terms:
+        if not terms or not self.clustering:
             return None, ""
         window = timedelta(seconds=self.clusterer.window)
         published = datetime.fromtimestamp(features.published, tz=UTC)
