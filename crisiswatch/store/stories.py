@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from ..cluster import Clusterer, StoryFeatures, Verdict, detect_language
 from ..identity import canonical_link, title_key
 from ..models import Assessment, ParsedItem, iso, raise_severity, severity_rank
+from ..units import format_duration
 
 if TYPE_CHECKING:
     from ..config import Keyword, Settings
@@ -181,7 +182,7 @@ class StoryPolicy:
             if recent >= self.surge_feeds:
                 surge = 1
                 severity = raise_severity(severity)
-                window = _human_seconds(self.surge_window)
+                window = format_duration(self.surge_window)
                 in_languages = f" in {languages}" if languages else ""
                 event("surge", now=now, feed_id=feed_id, feed=feed_name, alert_id=alert["id"],
                       title=alert["title"], link=alert["link"], keywords="; ".join(keywords),
@@ -222,14 +223,6 @@ class StoryPolicy:
                   keywords=keyword,
                   detail=f"keyword {keyword}: {row['mentions']} mentions this hour vs a baseline of "
                   f"{baseline:.1f}/h; severity raised to {severity}")
-
-
-def _human_seconds(seconds: float) -> str:
-    if seconds % 3600 == 0:
-        return f"{int(seconds // 3600)}h"
-    if seconds % 60 == 0:
-        return f"{int(seconds // 60)}m"
-    return f"{int(seconds)}s"
 
 
 @lru_cache(maxsize=8)
