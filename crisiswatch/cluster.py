@@ -34,28 +34,41 @@ twice — so a pair is the same story only if **no veto** holds and **positive
 evidence** does:
 
 vetoes
-  - more than ``window`` apart (12 h by default);
+  - more than ``window`` apart (12 h by default), or more than half of
+    ``close_gap`` apart when one headline says the event is new or repeated
+    ("new roadblock", "nova barikada", "barrikadë e re": :data:`NEW_MARKERS`);
+  - both from one outlet (an outlet does not report one event twice under two
+    headlines; its own re-titles are caught by link and title keys);
+  - both carry numbers and they differ ("3 injured" vs "5 injured");
   - opposite events: close/open, block/unblock, arrest/release,
-    deploy/withdraw on either side ("the crossing closes" vs "reopens");
-  - both say what happened and no event class is shared ("EULEX monitors the
-    situation in Zvečan" vs "EULEX leaves Zvečan");
+    deploy/withdraw ("the crossing closes" vs "reopens");
+  - both say what happened and no event class is shared, or their specific
+    classes are disjoint once the weak ones (patrol, statement — as often the
+    subject as the event) are set aside ("EULEX monitors the situation in
+    Zvečan" vs "EULEX leaves Zvečan");
   - actors or places that differ on both sides: each names an actor (or a
     place) the other does not ("envoy meets Vučić in Belgrade" vs "envoy meets
     Kurti in Pristina"; EULEX vs KFOR in Zvečan) — one side naming more is fine;
-  - a reaction to an event is not the event: one side is a statement by an
-    actor the other side does not name ("Kurti condemns attack near Banjska"
-    vs "Police patrol attacked near Banjska").
+  - a reaction is not the event: one side is a statement by an actor the other
+    side does not name ("Kurti condemns attack near Banjska" vs "Police patrol
+    attacked near Banjska").
 
-evidence (one is enough)
-  - a shared event class and a shared specific entity (not a ``region``), with
-    two shared entities or similar titles needed when more than ``close_gap``
-    (6 h) apart;
-  - no event words on one side (nothing to compare), but similar titles
-    (``similar`` ≥ 0.5) and a shared specific entity: a same-language rewording.
+evidence
+  - a shared actor or place (topics such as "roadblock" and regions such as
+    "north Kosovo" never suffice alone) and a shared event class; a meeting
+    needs both parties (two shared names or similar titles); statements or
+    patrols alone need two shared names or similar titles (one speaker says
+    many things in a day);
+  - no event words on one side (nothing to compare), a shared actor or place
+    and similar titles (``similar`` ≥ 0.6): a same-language rewording;
+  - more than ``close_gap`` (6 h) apart: two shared names and similar titles.
 
 Against a story of several items the new item must pass the vetoes against
 every member and the evidence against at least one (no chaining: a story does
 not drift from "roadblocks at Jarinje" to "the crossing reopens").
+
+Headline language and script (``en``, ``sr-Latn``, ``sr-Cyrl``, ``sq``) come from
+:func:`detect_language`, for the alert's list of languages.
 
 Everything here is plain Python over folded text; :func:`explain_pair` prints
 the reasoning (``python -m crisiswatch.cluster "title A" "title B"``).

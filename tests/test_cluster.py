@@ -307,3 +307,33 @@ def test_benchmark_figures_on_the_labelled_sets(name: str) -> None:
     assert precision >= 0.95 and recall >= 0.9, (precision, recall)
     before, *_ = bench.run(rows, CONFIG, clustering=False)
     assert bench.bcubed(before, gold)[1] < recall
+
+
+def test_the_detail_pane_and_exports_show_every_outlet_and_language(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from crisiswatch.export import export
+    from crisiswatch.tui.format import Highlighter
+    from crisiswatch.tui.widgets.detail import detail_renderable
+
+    feeds = ["KoSSev", "RTS", "Koha"]
+    store, ids = _store(tmp_path, feeds)
+    policy = StoryPolicy.from_settings(Settings(), CONFIG.keywords)
+    for n, (feed, title) in enumerate(zip(feeds, ["Prelaz Jarinje zatvoren", "Затворен прелаз Јариње",
+                                                   "Mbyllet pika kufitare e Jarinjës"], strict=True)):
+        _record(store, ids, policy, feed, f"k{n}", title, minutes=n)
+    item_id = store.conn.execute("SELECT id FROM items WHERE key = 'k2'").fetchone()[0]
+    item = store.item(item_id)
+    assert item is not None
+    assert item["alert_outlets"] == "KoSSev (sr-Latn); RTS (sr-Cyrl); Koha (sq)"
+    console = Console(width=100, record=True, file=io.StringIO())
+    console.print(detail_renderable(item, Highlighter(CONFIG), UTC, {}))
+    shown = console.export_text()
+    assert "KoSSev (sr-Latn); RTS (sr-Cyrl); Koha (sq)" in shown and "sr-Latn; sr-Cyrl; sq" in shown
+    out = io.StringIO()
+    export(store, "alerts", "json", out)
+    (row,) = json.loads(out.getvalue())
+    assert row["feeds"] == feeds and row["languages"] == ["sr-Latn", "sr-Cyrl", "sq"]
+    store.close()
