@@ -183,10 +183,9 @@ class StoryPolicy:
                 surge = 1
                 severity = raise_severity(severity)
                 window = format_duration(self.surge_window)
-                in_languages = f" in {languages}" if languages else ""
                 event("surge", now=now, feed_id=feed_id, feed=feed_name, alert_id=alert["id"],
                       title=alert["title"], link=alert["link"], keywords="; ".join(keywords),
-                      detail=f"story carried by {recent} outlets within {window}{in_languages}: {feeds}; "
+                      detail=f"story carried by {recent} outlets within {window}: {feeds}; "
                       f"severity raised to {severity}")
         conn.execute(
             "UPDATE alerts SET keywords = ?, rules = ?, severity = ?, rank = ?, feeds = ?, feed_count = ?, "
