@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import StoreError
 from ..fold import fold
 from ..models import Assessment, FetchResult, ParsedFeed, ParsedItem, iso, severity_rank, utcnow
+from ..redact import redact_text
 from .connection import explain_sqlite
 from .events import Events
 from .queries import Queries
@@ -193,6 +194,8 @@ class Ingest(Queries, Events):
                 return FeedOutcome("error", error="feed no longer exists")
             was_failing = feed["failures"] > 0
             error = result.error or (parsed.error if parsed is not None else None)
+            if error:
+                error = redact_text(error)  # stored as last_error, shown by the TUI and `poll -v`
             updates: dict[str, Any] = {"last_fetch": stamp, "next_poll": iso(next_poll),
                                        "fetch_count": feed["fetch_count"] + 1}
             if result.status is not None:
