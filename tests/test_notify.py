@@ -283,7 +283,10 @@ def test_close_gives_up_on_backoff_at_the_deadline(db: Path) -> None:
     with Receiver(statuses=[500] * 10) as receiver:
         notifier = Notifier(Settings(webhook_url=receiver.url), db, retry_delays=(30.0, 30.0))
         notifier.submit(alert)
-        time.sleep(0.2)
+        deadline = time.monotonic() + 5
+        while not receiver.bodies:  # the first attempt has reached the receiver: the retry backs off for 30 s
+            assert time.monotonic() < deadline, "the webhook was never attempted"
+            time.sleep(0.01)
         started = time.monotonic()
         notifier.close(timeout=0.3)
         assert time.monotonic() - started < 3

@@ -13,6 +13,7 @@ from ..errors import StoreError
 from ..fold import fold
 from ..models import Assessment, FetchResult, ParsedFeed, ParsedItem, iso, severity_rank, utcnow
 from ..redact import redact_text
+from . import lists
 from .connection import explain_sqlite
 from .events import Events
 from .queries import Queries
@@ -272,12 +273,12 @@ class Ingest(Queries, Events):
             policy.group_into(self.conn, self._event, existing, feed_id, feed_name, item, assessment, now,
                               language=language, why=why)
         else:
-            keywords = "; ".join(assessment.keywords)
+            keywords = lists.join(assessment.keywords)
             cur = self.conn.execute(
                 "INSERT INTO alerts (item_id, created, published, severity, rank, keywords, rules, feeds, title, "
                 "link, languages) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (item_id, stamp, iso(item.published), assessment.severity, severity_rank(assessment.severity),
-                 keywords, "; ".join(assessment.rules), feed_name, item.title, item.link, language),
+                 keywords, lists.join(assessment.rules), feed_name, item.title, item.link, language),
             )
             alert_id = int(cur.lastrowid or 0)
             created = True

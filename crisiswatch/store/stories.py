@@ -36,6 +36,7 @@ from ..cluster import Clusterer, StoryFeatures, Verdict, detect_language
 from ..identity import canonical_link, title_key
 from ..models import Assessment, ParsedItem, iso, raise_severity, severity_rank
 from ..units import format_duration
+from . import lists
 
 if TYPE_CHECKING:
     from ..config import Keyword, Settings
@@ -155,25 +156,25 @@ class StoryPolicy:
         """Another item of an alerted story: merge its keywords, feed and language in; a surge when enough
         outlets carry it. ``why`` is the clusterer's reason when it, not a story key, placed the item."""
         stamp = iso(now)
-        keywords = sorted(set(filter(None, alert["keywords"].split("; "))) | set(assessment.keywords))
-        rules = sorted(set(filter(None, alert["rules"].split("; "))) | set(assessment.rules))
+        keywords = sorted(set(lists.split(alert["keywords"])) | set(assessment.keywords))
+        rules = sorted(set(lists.split(alert["rules"])) | set(assessment.rules))
         severity = max(alert["severity"], assessment.severity or "low", key=severity_rank)
         new_feed = conn.execute("INSERT OR IGNORE INTO alert_feeds (alert_id, feed_id, seen, language) "
                                 "VALUES (?, ?, ?, ?)", (alert["id"], feed_id, stamp, language)).rowcount == 1
         languages = alert["languages"]
-        if language and language not in languages.split("; "):
-            languages = f"{languages}; {language}" if languages else language
+        if language and language not in lists.split(languages):
+            languages = lists.join([*lists.split(languages), language])
         feeds = alert["feeds"]
         count = alert["feed_count"]
         if new_feed:
-            feeds = f"{feeds}; {feed_name}" if feeds else feed_name
+            feeds = lists.join([*lists.split(feeds), feed_name])
             count += 1
             detail = f"also carried by {feed_name} ({count} outlets"
-            detail += f", {len(languages.split('; '))} languages)" if languages else ")"
+            detail += f", {len(lists.split(languages))} languages)" if languages else ")"
             if why:
                 detail += f"; {why}"
             event("alert_grouped", now=now, feed_id=feed_id, feed=feed_name, alert_id=alert["id"],
-                  title=item.title, link=item.link, keywords="; ".join(keywords), detail=detail)
+                  title=item.title, link=item.link, keywords=lists.join(keywords), detail=detail)
         surge = alert["surge"]
         if new_feed and not surge:
             since = iso(now - timedelta(seconds=self.surge_window))
@@ -184,13 +185,13 @@ class StoryPolicy:
                 severity = raise_severity(severity)
                 window = format_duration(self.surge_window)
                 event("surge", now=now, feed_id=feed_id, feed=feed_name, alert_id=alert["id"],
-                      title=alert["title"], link=alert["link"], keywords="; ".join(keywords),
+                      title=alert["title"], link=alert["link"], keywords=lists.join(keywords),
                       detail=f"story carried by {recent} outlets within {window}: {feeds}; "
                       f"severity raised to {severity}")
         conn.execute(
             "UPDATE alerts SET keywords = ?, rules = ?, severity = ?, rank = ?, feeds = ?, feed_count = ?, "
             "surge = ?, languages = ? WHERE id = ?",
-            ("; ".join(keywords), "; ".join(rules), severity, severity_rank(severity), feeds, count, surge,
+            (lists.join(keywords), lists.join(rules), severity, severity_rank(severity), feeds, count, surge,
              languages, alert["id"]),
         )
 

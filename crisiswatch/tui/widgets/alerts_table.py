@@ -46,7 +46,7 @@ class AlertsTable(AgedTable):
         return store.count_alerts(min_severity=self.min_severity, show_dismissed=self.show_dismissed)
 
     def fetch(self, store: Any, offset: int, limit: int) -> list[dict[str, Any]]:
-        return store.alerts_window(offset, limit, min_severity=self.min_severity, show_dismissed=self.show_dismissed)
+        return store.alerts_page(offset, limit, min_severity=self.min_severity, show_dismissed=self.show_dismissed)
 
     def cells(self, row: dict[str, Any], columns: Sequence[Column]) -> list[Text]:
         severity = row["severity"]
@@ -62,9 +62,9 @@ class AlertsTable(AgedTable):
             elif key == "age":
                 out.append(Text(self.age_of(row), style=self.style_for("muted")))
             elif key == "feed":
-                out.append(Text(first_feed(row["feeds"], row.get("feed_count") or 1)))
+                out.append(Text(first_feed(row["feeds_list"], row.get("feed_count") or 1)))
             elif key == "keywords":
-                out.append(Text(", ".join(k for k in row["keywords"].split("; ") if k), style=self.style_for("hit")))
+                out.append(Text(", ".join(row["keywords_list"]), style=self.style_for("hit")))
             else:
                 title = self.highlighter.text(row["title"], self.style_for("hit"))
                 if row.get("surge"):

@@ -44,9 +44,7 @@ class Headlines(AgedTable):
         return store.count_items()
 
     def fetch(self, store: Any, offset: int, limit: int) -> list[dict[str, Any]]:
-        if self.query_text:
-            return store.items_page(offset, limit, query=self.query_text)
-        return store.items_window(offset, limit)
+        return store.items_page(offset, limit, query=self.query_text or None)
 
     def search(self, text: str) -> None:
         text = text.strip()
