@@ -14,6 +14,7 @@ import contextlib
 import multiprocessing
 import os
 import random
+import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -179,6 +180,11 @@ class Poller:
         executor = self._executor()
 
         def spawn() -> None:
+            # Processes started from here (the forkserver, fork-context workers) begin with SIGINT and
+            # SIGTERM blocked, until init_worker ignores them: a Ctrl-C while the forkserver imports the
+            # parser must not print its traceback.
+            with contextlib.suppress(AttributeError, OSError, ValueError):
+                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
             with contextlib.suppress(Exception):  # a broken pool is handled by the parse that meets it
                 for _ in range(self.workers):
                     executor.submit(warm)
