@@ -22,7 +22,8 @@ def register(sub: argparse._SubParsersAction, formatter: type[argparse.HelpForma
         "  crisiswatch poll --once -v        with a line per feed\n"
         "  crisiswatch --db /srv/cw.db poll  run forever (e.g. under systemd or tmux)",
     )
-    p.add_argument("--once", action="store_true", help="poll every feed once and exit")
+    p.add_argument("--once", action="store_true", help="poll every feed once and exit (feeds a server holds "
+                   "off — Retry-After, error backoff, 410 — still wait)")
     p.add_argument("-v", "--verbose", action="store_true", help="print a line per feed")
     p.set_defaults(handler=run)
 
@@ -36,6 +37,8 @@ def run(ctx: Context) -> int:
 
     warm_tls()  # overlaps loading the config and opening the database
     from ..poller import FeedReport, Poller, PollSummary
+    from ..redact import redact_text
+    from ..termsafe import one_line
 
     config = ctx.config
     if not config.feeds:
@@ -49,6 +52,9 @@ def run(ctx: Context) -> int:
             print(r.line(), file=sys.stderr, flush=True)
 
     def summary(s: PollSummary) -> None:
+        if verbose:
+            for hold in s.held:  # not fetched: the server's hold-off outranks --once
+                print(f"{'held off':<12} ---  {one_line(redact_text(hold.line()))}", file=sys.stderr, flush=True)
         print(s.line(), file=sys.stderr, flush=True)
 
     notifier = _notifier(ctx)

@@ -115,7 +115,17 @@ CREATE VIEW items_view AS
     FROM items i JOIN feeds f ON f.id = i.feed_id;
 """
 
-MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1,)
+_SCHEMA_FEED_HOLDS = """
+ALTER TABLE feeds ADD COLUMN hold_until TEXT;
+ALTER TABLE feeds ADD COLUMN hold_kind TEXT;
+ALTER TABLE feeds ADD COLUMN hold_reason TEXT;
+"""
+"""A server's hold-off on a feed, apart from the user's schedule (``next_poll``): until when, why
+(``retry-after`` for a 429/503's Retry-After, ``backoff`` after failures) and the reason shown to
+the user. ``poll --once`` and the TUI's refresh override the interval, never this; it lives here so
+that a cron job running ``poll --once`` every minute honours it across processes."""
+
+MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _SCHEMA_FEED_HOLDS)
 """Forward migrations; ``PRAGMA user_version`` is how many have been applied."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
