@@ -43,7 +43,9 @@ def detail_renderable(item: dict[str, Any] | None, highlighter: Highlighter, tz:
         field("Alert", Text.assemble((severity.upper(), styles.get(severity, "")), f" · {state}"))
     field("Feed", item.get("feed"))
     if item.get("alert_feeds") and item.get("alert_feeds") != item.get("feed"):
-        field("Outlets", item.get("alert_feeds"))
+        # Every outlet that carried the story, with the language it did (clustered across languages).
+        field("Outlets", item.get("alert_outlets") or item.get("alert_feeds"))
+    field("Languages", item.get("alert_languages"))
     field("Published", local_time(item.get("published"), tz, "%Y-%m-%d %H:%M %Z"))
     field("Fetched", local_time(item.get("fetched"), tz, "%Y-%m-%d %H:%M %Z"))
     if item.get("keywords"):
