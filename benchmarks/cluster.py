@@ -35,6 +35,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,16 +43,36 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from crisiswatch.config import Config, Feed, load_config
 from crisiswatch.match import Matcher
-from crisiswatch.models import Assessment, FetchResult, ParsedFeed, ParsedItem, from_iso
+from crisiswatch.models import Assessment, FetchResult, ParsedFeed, ParsedItem, from_iso, iso
 from crisiswatch.store import Store, StoryPolicy
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+_BASE = "2026-11-25T08:00:00Z"
+
+
 def load_rows(path: Path) -> list[dict[str, Any]]:
+    """The labelled headlines, in publication order; tolerant of other sets' field names.
+
+    ``title`` may be ``text`` or ``headline``; ``story`` may be ``story_id``, ``cluster`` or ``label``; a
+    missing ``feed`` makes every headline its own outlet, a missing ``published`` puts the headlines a
+    minute apart in file order (so time neither helps nor hurts).
+    """
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    base = from_iso(_BASE)
+    assert base is not None
     for n, row in enumerate(rows):
-        row.setdefault("id", n)
+        row["id"] = n
+        row.setdefault("title", row.get("text") or row.get("headline") or "")
+        story = next((row[k] for k in ("story", "story_id", "cluster", "label") if k in row), n)
+        row["story"] = str(story)
+        row.setdefault("feed", f"outlet {n}")
+        if not row.get("published"):
+            row["published"] = iso(base + timedelta(minutes=n))
+        else:  # any ISO 8601 form ("…+02:00", no seconds) → the stored form
+            when = datetime.fromisoformat(str(row["published"]).replace("Z", "+00:00"))
+            row["published"] = iso(when if when.tzinfo else when.replace(tzinfo=UTC))
     return sorted(rows, key=lambda r: (r["published"], r["id"]))
 
 
