@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from rich.style import Style
 from rich.text import Text
 
+from ...termsafe import one_line
 from ..format import SEVERITY_LABELS, Highlighter
 from ..reader import Database
 from .aged_table import AgedTable
@@ -70,7 +71,7 @@ class Headlines(AgedTable):
                 else:
                     out.append(Text(""))
             elif key == "feed":
-                out.append(Text(row["feed"] or "", style=self.style_for("muted")))
+                out.append(Text(one_line(row["feed"] or ""), style=self.style_for("muted")))
             else:
                 out.append(self.highlighter.text(row["title"], self.style_for("hit")))
         return out
