@@ -16,7 +16,6 @@ import unicodedata
 from html.parser import HTMLParser
 
 _ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-Z\\-_])")
-_WS = re.compile(r"[ \t\r\n\f\v\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+")
 
 
 def _is_unsafe(ch: str) -> bool:
@@ -265,7 +264,9 @@ def plain_text(raw: str | None, *, max_len: int | None = None, markup: bool = Tr
     elif "&" in text:
         text = html_to_text(text.replace("<", "&lt;"))
     text = strip_unsafe(text)
-    text = _WS.sub(" ", text).strip()
+    # str.split() splits on every Unicode space (and on the C0/C1 separators that
+    # strip_unsafe has already removed), in C: ~5x faster than a substitution per space.
+    text = " ".join(text.split())
     if max_len is not None and len(text) > max_len:
         text = text[: max_len - 1].rstrip() + "…"
     return text
