@@ -3,8 +3,10 @@
 Used by ``crisiswatch poll``, the TUI (in a worker thread with its own event
 loop) and the benchmarks. Fetching is async (httpx); parsing and matching run
 in a process pool so a 5 MB feed never delays other feeds' deadlines and both
-cores work; SQLite writes go through one dedicated thread, one transaction per
-feed, so the event loop never waits on the disk.
+cores work; SQLite writes go through one dedicated thread, which commits the
+results queued when it gets to them in one transaction (up to ``MAX_BATCH``
+feeds, a savepoint each: ``Store.record_results``), so the event loop never
+waits on the disk.
 """
 
 from __future__ import annotations
