@@ -339,7 +339,7 @@ class Ingest(Queries, Events):
             policy.remember_member(self.conn, item_id, alert_id, features, stamp, why)
         policy.count_mentions(self.conn, self._event, alert_id, assessment.keywords, now)
         if created:
-            outcome.new_alerts.append(self._alert_dict(alert_id) or {"id": alert_id})
+            outcome.new_alerts.append(self.alert(alert_id) or {"id": alert_id})
 
 
 __all__ = ["FeedOutcome", "Ingest"]
