@@ -92,13 +92,23 @@ def _time_limit(seconds: float | None) -> Iterator[None]:
         yield
         return
 
+    fired = False
+
     def on_alarm(signum: int, frame: object) -> None:
+        # A signal handler's exception can be swallowed: raised while a finalizer runs
+        # (garbage collection at any allocation) it is only reported as unraisable. So the
+        # timer fires again soon after, and a parse that returns after it fired still fails.
+        nonlocal fired
+        fired = True
+        signal.setitimer(signal.ITIMER_VIRTUAL, 0.05)
         raise _ParseTimeout
 
     previous = signal.signal(signal.SIGVTALRM, on_alarm)
     signal.setitimer(signal.ITIMER_VIRTUAL, seconds)
     try:
         yield
+        if fired:
+            raise _ParseTimeout
     finally:
         try:
             signal.setitimer(signal.ITIMER_VIRTUAL, 0)
