@@ -423,7 +423,8 @@ class Poller:
             result = dataclasses.replace(result, moved_to=None)
         # Consecutive failures including this one (0 after a success: a recovered feed is on its interval again).
         failures = 0 if result.ok and (parsed is None or not parsed.error) else row.get("failures", 0) + 1
-        next_poll, hold = self._schedule(feed, result, failures, fetched_at)
+        next_poll, hold = self._schedule(feed, result, failures, fetched_at,
+                                         error=result.error or (parsed.error if parsed is not None else None))
         outcome = await self._record((feed_id, result, parsed, assessments),
                                      {"settings": self._policy, "next_poll": next_poll, "now": fetched_at,
                                       "search_texts": search_texts, "hold": hold})
@@ -467,8 +468,8 @@ class Poller:
     def _next_poll(self, feed: Feed, result: FetchResult, failures: int, now: datetime) -> datetime:
         return self._schedule(feed, result, failures, now)[0]
 
-    def _schedule(self, feed: Feed, result: FetchResult, failures: int,
-                  now: datetime) -> tuple[datetime, tuple[datetime, str, str] | None]:
+    def _schedule(self, feed: Feed, result: FetchResult, failures: int, now: datetime, *,
+                  error: str | None = None) -> tuple[datetime, tuple[datetime, str, str] | None]:
         """(next poll on the user's schedule, the server's hold-off or None) after this result.
 
         The schedule backs off from the feed's interval (×2 per failure, capped
@@ -492,10 +493,10 @@ class Poller:
             cap = max(MAX_BACKOFF, interval)
             delay = min(interval * 2 ** doublings, cap) * random.uniform(0.85, 1.15)
             wait = min(HOLD_BASE * 2 ** doublings, MAX_BACKOFF)
-            error = result.error or "not a usable feed"
+            error = error or result.error or "not a usable feed"
             hold = (now + timedelta(seconds=wait), "backoff",
                     f"backing off {format_duration(wait)} after {failures} failure{'s' if failures > 1 else ''} "
-                    f"in a row (last: {error[:120]})")
+                    f"in a row (last: {redact_text(error)[:120]})")
             delay = max(delay, wait)
         else:
             delay = interval * random.uniform(0.97, 1.03)
