@@ -41,8 +41,9 @@ if TYPE_CHECKING:
 MAX_BACKOFF = 3600.0
 """Failing feeds are retried at most this far apart (or their own interval, if longer)."""
 HOLD_BASE = 60.0
-"""The server hold-off after one failure; it doubles with each further failure, up to MAX_BACKOFF.
-Unlike the interval-based schedule, ``poll --once`` and the TUI's refresh honour it."""
+"""The server hold-off after one failure (or the feed's interval, if shorter); it doubles with each
+further failure, up to MAX_BACKOFF. Unlike the interval-based schedule, ``poll --once`` and the
+TUI's refresh honour it."""
 _MAX_DOUBLINGS = 32
 """2**32 × any interval is past every cap: the exponent stops here (2**1024 was an OverflowError)."""
 ERROR_RETRY = 60.0
@@ -476,7 +477,8 @@ class Poller:
         at an hour or the interval); ``run`` follows it, ``--once`` and ``r``
         override it. The hold-off is what nobody overrides: a Retry-After as
         the server gave it (capped at a day by the fetcher), else after a
-        failure :data:`HOLD_BASE` doubling per failure up to :data:`MAX_BACKOFF`.
+        failure :data:`HOLD_BASE` (or the interval, if shorter) doubling per failure up to
+        :data:`MAX_BACKOFF`.
         The exponent is capped, so the 1,025th failure in a row is scheduled
         like the 33rd instead of raising OverflowError every cycle.
         """
@@ -492,7 +494,8 @@ class Poller:
         elif failures:
             cap = max(MAX_BACKOFF, interval)
             delay = min(interval * 2 ** doublings, cap) * random.uniform(0.85, 1.15)
-            wait = min(HOLD_BASE * 2 ** doublings, MAX_BACKOFF)
+            # A feed polled every few seconds (the demo) is held as briefly as its interval after one slip.
+            wait = min(min(HOLD_BASE, interval) * 2 ** doublings, MAX_BACKOFF)
             error = error or result.error or "not a usable feed"
             hold = (now + timedelta(seconds=wait), "backoff",
                     f"backing off {format_duration(wait)} after {failures} failure{'s' if failures > 1 else ''} "

@@ -406,3 +406,18 @@ def test_a_hold_reason_never_stores_a_secret_from_a_url(httpserver: HTTPServer, 
     assert "hunter2" not in row["hold_reason"] and "hunter2" not in row["last_error"]
     conn = sqlite3.connect(db)
     assert not conn.execute("SELECT count(*) FROM events WHERE detail LIKE '%hunter2%'").fetchone()[0]
+
+
+def test_a_feed_with_a_short_interval_is_held_no_longer_than_its_interval(fault_server: FaultServer,
+                                                                          tmp_path: Path) -> None:
+    config = make_config([("fast", fault_server.url("/status?code=502&case=fast"))], poll_interval=2.0)
+    db = tmp_path / "cw.db"
+    at = utcnow()
+    holds = []
+    for _ in range(3):
+        poll_at(config, db, at)
+        row = feed_row(db, "fast")
+        until = from_iso(row["hold_until"])
+        holds.append((until - from_iso(row["last_fetch"])).total_seconds())
+        at = until + timedelta(seconds=1)
+    assert holds == [2.0, 4.0, 8.0]
