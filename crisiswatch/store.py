@@ -63,6 +63,7 @@ EVENT_KINDS: dict[str, str] = {
     "export": "the user exported data (detail: what and where)",
     "notify_failed": "the notify command failed (detail: why)",
     "webhook_failed": "the webhook could not be delivered after retries (detail: why)",
+    "caught_up": "the user marked every alert seen (C in the dashboard; detail: how many)",
 }
 """The stable event kinds, documented in the README."""
 
@@ -173,7 +174,20 @@ CREATE VIEW items_view AS
     FROM items i JOIN feeds f ON f.id = i.feed_id;
 """
 
-MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1,)
+_SCHEMA_V2 = """
+ALTER TABLE alerts ADD COLUMN seen_at TEXT;
+UPDATE alerts SET seen_at = coalesce(state_changed, created) WHERE state != 'new';
+CREATE INDEX alerts_order ON alerts (published, id);
+CREATE INDEX alerts_rank_order ON alerts (rank, published, id);
+CREATE TABLE ui_state (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+"""Seen state (NULL until the user looked; alerts already pinned or dismissed were looked at),
+indexes for the story-time order, and the dashboard's remembered settings (the theme)."""
+
+MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _SCHEMA_V2)
 """Forward migrations; ``PRAGMA user_version`` is how many have been applied."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -748,7 +762,8 @@ class Store:
             before = row["state"]
             if before == state:
                 return before
-            conn.execute("UPDATE alerts SET state = ?, state_changed = ? WHERE id = ?", (state, iso(now), alert_id))
+            conn.execute("UPDATE alerts SET state = ?, state_changed = ?, seen_at = coalesce(seen_at, ?) WHERE id = ?",
+                         (state, iso(now), iso(now), alert_id))
             kind = {
                 ("pinned", "new"): "alert_unpinned",
                 ("dismissed", "new"): "alert_restored",
@@ -780,24 +795,18 @@ class Store:
         return int(row["id"])
 
     # -- queries for the dashboard -------------------------------------------------
-    def _alert_filter(self, min_severity: str, show_dismissed: bool) -> tuple[str, list[Any]]:
-        clauses = ["rank >= ?"]
-        params: list[Any] = [severity_rank(min_severity)]
-        if not show_dismissed:
-            clauses.append("state != 'dismissed'")
-        return " AND ".join(clauses), params
-
-    def count_alerts(self, *, min_severity: str = "low", show_dismissed: bool = False) -> int:
-        where, params = self._alert_filter(min_severity, show_dismissed)
+    def count_alerts(self, *, min_severity: str = "low", show_dismissed: bool = False, sort: str = "time",
+                     query: Any = None) -> int:
+        where, params = self._alert_where(min_severity, show_dismissed, query)
         return int(self.conn.execute(f"SELECT count(*) FROM alerts WHERE {where}", params).fetchone()[0])  # noqa: S608
 
     def alerts_page(self, offset: int = 0, limit: int = 100, *, min_severity: str = "low",
-                    show_dismissed: bool = False) -> list[dict[str, Any]]:
-        """Pinned first, then newest first; a page at a time so 50,000 alerts stay cheap."""
-        where, params = self._alert_filter(min_severity, show_dismissed)
+                    show_dismissed: bool = False, sort: str = "time", query: Any = None) -> list[dict[str, Any]]:
+        """Pinned first, then the newest story first (or most severe first); a page at a time."""
+        where, params = self._alert_where(min_severity, show_dismissed, query)
         return self._all(
-            f"SELECT id, created, published, severity, keywords, rules, feeds, feed_count, title, link, state, "  # noqa: S608
-            f"surge, item_id FROM alerts WHERE {where} ORDER BY (state = 'pinned') DESC, id DESC LIMIT ? OFFSET ?",
+            f"SELECT {self._ALERT_COLS} FROM alerts WHERE {where} "  # noqa: S608
+            f"ORDER BY (state = 'pinned') DESC, {self._ORDERS[sort]} LIMIT ? OFFSET ?",
             [*params, limit, offset],
         )
 
@@ -809,8 +818,7 @@ class Store:
 
     def items_page(self, offset: int = 0, limit: int = 100, *, query: str | None = None) -> list[dict[str, Any]]:
         """Headlines newest first, or full-text search results (FTS5) when ``query`` is given."""
-        cols = ("i.id, i.feed_id, f.name AS feed, i.published, i.fetched, i.title, i.link, i.alert_id, "
-                "a.severity, a.state")
+        cols = self._ITEM_COLS
         if query:
             return self._all(
                 f"SELECT {cols} FROM items_fts JOIN items i ON i.id = items_fts.rowid "  # noqa: S608 - constant
@@ -821,9 +829,6 @@ class Store:
             f"SELECT {cols} FROM items i JOIN feeds f ON f.id = i.feed_id LEFT JOIN alerts a ON a.id = i.alert_id "  # noqa: S608
             "ORDER BY i.published DESC, i.id DESC LIMIT ? OFFSET ?", (limit, offset))
 
-    def count_search(self, query: str) -> int:
-        return int(self.conn.execute("SELECT count(*) FROM items_fts WHERE items_fts MATCH ?",
-                                     (fts_query(fold(query)),)).fetchone()[0])
 
     def item(self, item_id: int) -> dict[str, Any] | None:
         return self._one(
@@ -837,19 +842,23 @@ class Store:
         rows.reverse()
         return rows
 
-    def status(self) -> dict[str, Any]:
-        """Header figures in one snapshot."""
+    def status(self, *, disabled: Sequence[str] = ()) -> dict[str, Any]:
+        """Header figures in one snapshot; feeds named in ``disabled`` (``enabled = false``) count as off, not failing."""
+        marks = ", ".join("?" * len(disabled))
+        skip = f" AND name NOT IN ({marks})" if disabled else ""
         with self.snapshot() as conn:
             feeds = conn.execute(
-                "SELECT count(*) AS total, sum(failures = 0 AND last_ok IS NOT NULL) AS ok, "
-                "sum(failures > 0 OR gone) AS failing FROM feeds WHERE in_config = 1").fetchone()
+                "SELECT count(*) AS total, sum(failures = 0 AND last_ok IS NOT NULL) AS ok, "  # noqa: S608 - placeholders
+                f"sum(failures > 0 OR gone) AS failing FROM feeds WHERE in_config = 1{skip}", tuple(disabled)).fetchone()
             alerts = conn.execute(
-                "SELECT sum(state = 'new') AS new, sum(state = 'pinned') AS pinned FROM alerts").fetchone()
+                "SELECT sum(state = 'new') AS new, sum(state = 'pinned') AS pinned, "
+                "sum(seen_at IS NULL AND state != 'dismissed') AS unseen FROM alerts").fetchone()
             last = conn.execute("SELECT time FROM events WHERE kind = 'poll_finished' ORDER BY id DESC LIMIT 1"
                                 ).fetchone()
             last = last[0] if last else None
         return {"feeds": feeds["total"] or 0, "feeds_ok": feeds["ok"] or 0, "feeds_failing": feeds["failing"] or 0,
-                "alerts_new": alerts["new"] or 0, "alerts_pinned": alerts["pinned"] or 0, "last_poll": last}
+                "alerts_new": alerts["new"] or 0, "alerts_pinned": alerts["pinned"] or 0,
+                "alerts_unseen": alerts["unseen"] or 0, "feeds_disabled": len(disabled), "last_poll": last}
 
     def alerts_per_hour(self, hours: int = 24, *, now: datetime | None = None) -> list[int]:
         """Alert counts per hour for the sparkline, oldest first."""
@@ -922,39 +931,117 @@ class Store:
     # 1M items. These windows seek through covering indexes first and join
     # only the rows shown, so any scroll position answers in a few ms.
     _ALERT_COLS = ("id, created, published, severity, keywords, rules, feeds, feed_count, title, link, state, "
-                   "surge, item_id")
+                   "surge, item_id, seen_at")
+    _ITEM_COLS = ("i.id, i.feed_id, f.name AS feed, i.published, i.fetched, i.title, i.link, i.alert_id, "
+                  "a.severity, a.state, a.seen_at AS alert_seen_at")
 
     def pinned_count(self, *, min_severity: str = "low") -> int:
         return int(self.conn.execute("SELECT count(*) FROM alerts WHERE state = 'pinned' AND rank >= ?",
                                      (severity_rank(min_severity),)).fetchone()[0])
 
     def alerts_window(self, offset: int = 0, limit: int = 100, *, min_severity: str = "low",
-                      show_dismissed: bool = False, pinned: int | None = None) -> list[dict[str, Any]]:
-        """Same rows and order as :meth:`alerts_page` (pinned first, then newest), without the full sort.
+                      show_dismissed: bool = False, sort: str = "time", query: Any = None,
+                      pinned: int | None = None) -> list[dict[str, Any]]:
+        """Same rows and order as :meth:`alerts_page`, without sorting every row first.
 
+        Pinned and unpinned are read apart, each walking the (published, id) or
+        (rank, published, id) index, so any scroll position answers in a few ms.
         ``pinned`` is :meth:`pinned_count` when the caller already has it.
         """
+        if query is not None:
+            return self.alerts_page(offset, limit, min_severity=min_severity, show_dismissed=show_dismissed,
+                                    sort=sort, query=query)
         rank = severity_rank(min_severity)
+        order = self._ORDERS[sort]
         if pinned is None:
             pinned = self.pinned_count(min_severity=min_severity)
         rows: list[dict[str, Any]] = []
         if offset < pinned:
             rows = self._all(f"SELECT {self._ALERT_COLS} FROM alerts WHERE state = 'pinned' AND rank >= ? "  # noqa: S608
-                             "ORDER BY id DESC LIMIT ? OFFSET ?", (rank, limit, offset))
+                             f"ORDER BY {order} LIMIT ? OFFSET ?", (rank, limit, offset))
         rest = limit - len(rows)
         if rest > 0:
             states = "state != 'pinned'" if show_dismissed else "state = 'new'"
             rows += self._all(f"SELECT {self._ALERT_COLS} FROM alerts WHERE {states} AND rank >= ? "  # noqa: S608
-                              "ORDER BY id DESC LIMIT ? OFFSET ?", (rank, rest, max(0, offset - pinned)))
+                              f"ORDER BY {order} LIMIT ? OFFSET ?", (rank, rest, max(0, offset - pinned)))
         return rows
 
     def items_window(self, offset: int = 0, limit: int = 100) -> list[dict[str, Any]]:
         """Same rows and order as ``items_page(offset, limit)``: the offset walks the covering index only."""
         return self._all(
-            "SELECT i.id, i.feed_id, f.name AS feed, i.published, i.fetched, i.title, i.link, i.alert_id, "
-            "a.severity, a.state FROM (SELECT id FROM items ORDER BY published DESC, id DESC LIMIT ? OFFSET ?) w "
+            f"SELECT {self._ITEM_COLS} FROM (SELECT id FROM items ORDER BY published DESC, id DESC LIMIT ? OFFSET ?) w "  # noqa: S608
             "JOIN items i ON i.id = w.id JOIN feeds f ON f.id = i.feed_id LEFT JOIN alerts a ON a.id = i.alert_id "
             "ORDER BY i.published DESC, i.id DESC", (limit, offset))
+
+    # -- seen state, ordering and search for the dashboard (tui) ----------------------------------
+    # An alert is *seen* once the user opened, pinned or dismissed it or moved the cursor
+    # onto it; ``seen_at`` stays NULL until then, so what arrived while nobody looked stays
+    # unseen. Seeing one alert is not an event (it happens on every key press); catching
+    # up on all of them is (``caught_up``).
+    def mark_seen(self, alert_id: int, *, now: datetime | None = None) -> bool:
+        """Mark one alert seen; False when it was already seen (or does not exist)."""
+        with self.write() as conn:
+            cur = conn.execute("UPDATE alerts SET seen_at = ? WHERE id = ? AND seen_at IS NULL",
+                               (iso(now or utcnow()), alert_id))
+            return cur.rowcount == 1
+
+    def catch_up(self, *, now: datetime | None = None) -> int:
+        """Mark every alert seen; logs one ``caught_up`` event (none when nothing was unseen)."""
+        now = now or utcnow()
+        with self.write() as conn:
+            count = conn.execute("UPDATE alerts SET seen_at = ? WHERE seen_at IS NULL", (iso(now),)).rowcount
+            if count:
+                self._event("caught_up", now=now, detail=f"{count} alert{'s' if count != 1 else ''} marked seen")
+        return int(count)
+
+    def ui_state(self, key: str) -> str | None:
+        """A remembered dashboard setting (the theme), or None."""
+        row = self.conn.execute("SELECT value FROM ui_state WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_ui_state(self, key: str, value: str) -> None:
+        with self.write() as conn:
+            conn.execute("INSERT INTO ui_state (key, value) VALUES (?, ?) "
+                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+
+    _ORDERS = {"time": "published DESC, id DESC", "severity": "rank DESC, published DESC, id DESC"}
+    """Within pinned and within the rest: newest story first by its own (clamped) published time."""
+
+    def _alert_where(self, min_severity: str, show_dismissed: bool, query: Any) -> tuple[str, list[Any]]:
+        clauses = ["rank >= ?"]
+        params: list[Any] = [severity_rank(min_severity)]
+        if not show_dismissed:
+            clauses.append("state != 'dismissed'")
+        if query is not None:
+            cond, cond_params = _plan_condition(query)
+            clauses.append(f"id IN (SELECT i.alert_id FROM items i WHERE i.alert_id IS NOT NULL AND ({cond}))")  # noqa: S608 - placeholders only
+            params += cond_params
+        return " AND ".join(clauses), params
+
+    def unseen_positions(self, *, min_severity: str = "low", show_dismissed: bool = False, sort: str = "time",
+                         query: Any = None) -> list[int]:
+        """Row numbers (0-based, in display order) of the unseen alerts a view shows, for ``n`` / ``N``."""
+        where, params = self._alert_where(min_severity, show_dismissed, query)
+        order = self._ORDERS[sort]
+        sql = (f"SELECT n FROM (SELECT row_number() OVER (ORDER BY (state = 'pinned') DESC, {order}) - 1 AS n, "  # noqa: S608
+               f"seen_at, state FROM alerts WHERE {where}) WHERE seen_at IS NULL AND state != 'dismissed' ORDER BY n")
+        return [int(r[0]) for r in self.conn.execute(sql, params)]
+
+    def search_items(self, query: Any, offset: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+        """Items a :class:`~crisiswatch.search.SearchPlan` finds, newest first."""
+        cond, params = _plan_condition(query)
+        return self._all(
+            f"SELECT {self._ITEM_COLS} FROM items i JOIN feeds f ON f.id = i.feed_id "  # noqa: S608 - built from constants
+            f"LEFT JOIN alerts a ON a.id = i.alert_id WHERE {cond} ORDER BY i.published DESC, i.id DESC "
+            "LIMIT ? OFFSET ?", [*params, limit, offset])
+
+    def count_search(self, query: Any) -> int:
+        """How many items a search finds; ``query`` is a SearchPlan or (older callers) plain words."""
+        if isinstance(query, str):
+            return int(self.conn.execute("SELECT count(*) FROM items_fts WHERE items_fts MATCH ?",
+                                         (fts_query(fold(query)),)).fetchone()[0])
+        cond, params = _plan_condition(query)
+        return int(self.conn.execute(f"SELECT count(*) FROM items i WHERE {cond}", params).fetchone()[0])  # noqa: S608
 
 
 def _open_lock(path: Path) -> int | None:
@@ -992,6 +1079,47 @@ def fts_query(text: str) -> str:
         if word:
             words.append(f'"{word}"*')
     return " ".join(words) or '""'
+
+
+def _fts_text(words: Sequence[str], phrases: Sequence[str]) -> str:
+    """Free words (folded, prefix-matched) and quoted phrases as one FTS5 expression (all must match)."""
+    parts = [fts_query(fold(w)) for w in words if fold(w).strip()]
+    for phrase in phrases:
+        folded = " ".join(fold(phrase).replace('"', " ").split())
+        if folded:
+            parts.append(f'"{folded}"')
+    return " ".join(p for p in parts if p != '""')
+
+
+def _plan_condition(plan: Any) -> tuple[str, list[Any]]:
+    """SQL over ``items i`` for a search plan: alternatives OR'ed, each one's parts AND'ed.
+
+    A keyword is found through the alerts it raised (the matcher already decided,
+    in every spelling and script) or, for items stored before the keyword was
+    configured, through its term and aliases in the folded full-text index.
+    """
+    alternatives: list[tuple[str, list[Any]]] = []
+    for alt in plan.alternatives:
+        conds: list[str] = []
+        params: list[Any] = []
+        spellings = alt.spellings or tuple((k,) for k in alt.keywords)
+        for keyword, names in zip(alt.keywords, spellings, strict=False):
+            fts = " OR ".join(f'"{f}"*' for f in (" ".join(fold(n).replace('"', " ").split()) for n in names) if f)
+            by_alert = "i.alert_id IN (SELECT id FROM alerts WHERE instr('; ' || keywords || '; ', ?) > 0)"
+            by_text = " OR i.id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)" if fts else ""
+            conds.append(f"({by_alert}{by_text})")
+            params.append(f"; {keyword}; ")
+            if fts:
+                params.append(fts)
+        text = _fts_text(alt.words, alt.phrases)
+        if text:
+            conds.append("i.id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)")
+            params.append(text)
+        if conds:
+            alternatives.append(("(" + " AND ".join(conds) + ")", params))
+    if not alternatives:
+        return "0", []
+    return "(" + " OR ".join(a for a, _ in alternatives) + ")", [p for _, ps in alternatives for p in ps]
 
 
 def _human_seconds(seconds: float) -> str:
