@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from crisiswatch import text as text_mod
+from crisiswatch import fold as text_mod
 from crisiswatch.config import Keyword
 from crisiswatch.match import Matcher
 

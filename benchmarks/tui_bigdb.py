@@ -51,7 +51,7 @@ def _insert_items(conn: sqlite3.Connection, batch: list[tuple], fts_by_hand: boo
     conn.executemany("INSERT INTO items (id, feed_id, key, guid, link, title, summary, published, fetched, "
                      "alert_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)", [b[:-1] for b in batch])
     if fts_by_hand:
-        from crisiswatch.text import fold
+        from crisiswatch.fold import fold
 
         conn.executemany("INSERT INTO items_fts (rowid, title, summary) VALUES (?, ?, ?)",
                          [(b[0], fold(b[5]), fold(b[6])) for b in batch])

@@ -13,8 +13,9 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .commands import COMMANDS, Context, CrisiswatchError
-from .config import ConfigError
+from .commands import COMMANDS
+from .commands.context import Context
+from .errors import ConfigError, CrisiswatchError
 
 # httpx's package __init__ imports its own command-line tool (httpx._main), which
 # drags in click, rich and pygments: ~40-70 ms of every `poll`/`check` start spent
@@ -75,13 +76,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except Exception as exc:
-        from .store import StoreError
-
-        if not isinstance(exc, StoreError):
-            raise
-        print(f"crisiswatch: {exc}", file=sys.stderr)
-        return 1
 
 
 if __name__ == "__main__":

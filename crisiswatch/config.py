@@ -15,14 +15,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .errors import ConfigError
 from .models import SEVERITIES
 
 MATCH_MODES = ("word", "exact", "prefix")
 RULE_SEVERITIES = (*SEVERITIES, "mute")
-
-
-class ConfigError(Exception):
-    """A problem the user fixes by editing the config file; shown without traceback."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,14 +14,12 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
+from .errors import DiscoveryError
+
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml")
 MAX_DISCOVERY_BYTES = 5_000_000
 _FEED_SNIFF = re.compile(rb"<(rss|feed|rdf:RDF)[\s>]", re.IGNORECASE)
 _HTML_SNIFF = re.compile(rb"<(!doctype\s+html|html|head|body)[\s>]", re.IGNORECASE)
-
-
-class DiscoveryError(Exception):
-    """No usable feed at that URL; the message says what was found instead."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +141,7 @@ def _feed_title(body: bytes, content_type: str, url: str) -> str | None:
     """The feed's title, or None when feedparser finds no feed in the bytes."""
     import feedparser
 
-    from .text import plain_text
+    from .sanitize import plain_text
 
     parsed = feedparser.parse(body, response_headers={"content-type": content_type or "application/xml",
                                                       "content-location": url})
@@ -179,7 +177,7 @@ def discover(url: str, *, timeout: float = 15.0, max_bytes: int = MAX_DISCOVERY_
         if title is None:
             raise DiscoveryError(f"{feed_url} (linked from {url}) is not an RSS/Atom feed")
         if title == _host(f_final) and link_title:
-            from .text import plain_text
+            from .sanitize import plain_text
 
             title = plain_text(link_title, max_len=80) or title
         return Discovered(feed_url, title, via_page=True)

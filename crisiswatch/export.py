@@ -13,14 +13,16 @@ import itertools
 import json
 import operator
 import re
-from collections.abc import Generator, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
 from .config import parse_duration
 from .models import iso, utcnow
+from .redact import redact_text
+from .sanitize import strip_unsafe
 from .store import Store
-from .text import strip_unsafe
+from .termsafe import one_line
 
 FORMATS = ("csv", "json", "jsonl")
 TABLES = ("events", "alerts", "items")
@@ -32,25 +34,27 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 """CSV columns, in order. JSON rows carry these plus a few structured extras (see README)."""
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_CHARS = frozenset("=+-@")
+"""The formula starters. Tab and CR (the other two) cannot start a cleaned cell: they become spaces."""
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-_FORMULA_CHARS = frozenset("=+-@")
-"""The printable formula starters (a printable string cannot start with tab or CR)."""
-
-
 def neutralise_cell(value: Any) -> Any:
-    """Make a value safe in a spreadsheet: a leading formula character gets a ``'`` prefix."""
+    """Make a value safe in a spreadsheet and a terminal: one line, no controls, no formula.
+
+    Line breaks and tabs become spaces (the README promises CSV cells without
+    them: a viewer such as ``column`` or ``less`` shows a cell as one line), escape
+    sequences and control/format characters go, and a cell that starts with
+    ``=``, ``+``, ``-`` or ``@`` gets a leading ``'``.
+    """
     if not isinstance(value, str):
         return value
     if value.isprintable():
-        # Nearly every cell: nothing for strip_unsafe or _CONTROL to remove.
+        # Nearly every cell: nothing to remove.
         return "'" + value if value[:1] in _FORMULA_CHARS else value
-    value = _clean(value)
-    if value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+    value = one_line(strip_unsafe(value))
+    # A formula that started after a tab or CR (now a space) is neutralised too.
+    return "'" + value if value.lstrip()[:1] in _FORMULA_CHARS else value
 
 
 def _csv_cell(value: Any) -> Any:
@@ -63,6 +67,7 @@ def _csv_cell(value: Any) -> Any:
 
 
 def _clean(value: str) -> str:
+    """A JSON string value: controls and escapes removed; line breaks and tabs stay (JSON escapes them)."""
     if value.isprintable():
         return value  # no control, format or escape character: strip_unsafe and _CONTROL keep it as is
     return _CONTROL.sub(" ", strip_unsafe(value))
@@ -93,51 +98,8 @@ def _split(value: str | None) -> list[str]:
     return [v for v in (value or "").split("; ") if v]
 
 
-def _json_row(table: str, row: dict[str, Any]) -> dict[str, Any]:
-    out = {k: (_clean(v) if isinstance(v, str) else v) for k, v in row.items()}
-    if table in ("events", "alerts"):
-        out["keywords"] = _split(row.get("keywords"))
-    if table == "alerts":
-        out["rules"] = _split(row.get("rules"))
-        out["feeds"] = _split(row.get("feeds"))
-        out["surge"] = bool(row.get("surge"))
-    return out
-
-
-def rows(store: Store, table: str, since: str | None = None) -> Generator[dict[str, Any], None, None]:
-    if table not in TABLES:
-        raise ValueError(f"unknown table {table!r}; choose one of {', '.join(TABLES)}")
-    return store.iter_rows(table, since=since)
-
-
 _ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 """``json.dumps(obj, ensure_ascii=False)`` without building an encoder per row (same output)."""
-
-
-def write(table: str, fmt: str, source: Iterable[dict[str, Any]], out: TextIO) -> int:
-    """Write rows to ``out`` in ``fmt``; returns how many rows were written."""
-    count = 0
-    if fmt == "csv":
-        columns = COLUMNS[table]
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(columns)
-        for row in source:
-            writer.writerow([_csv_cell(row.get(c)) for c in columns])
-            count += 1
-    elif fmt == "jsonl":
-        for row in source:
-            out.write(_ENCODE(_json_row(table, row)) + "\n")
-            count += 1
-    elif fmt == "json":
-        out.write("[")
-        for row in source:
-            out.write(",\n" if count else "\n")
-            out.write(_ENCODE(_json_row(table, row)))
-            count += 1
-        out.write("\n]\n" if count else "]\n")
-    else:
-        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    return count
 
 
 _SEP = "\u241e"
@@ -148,7 +110,7 @@ _FORMULA_CELL = re.compile("\u241e[=+\\-@]")
 
 def _write_batches(table: str, fmt: str, batches: Iterable[tuple[list[str], list[tuple[Any, ...]]]],
                    out: TextIO) -> int:
-    """:func:`write` over :meth:`Store.iter_row_batches`: the same bytes, without a dict per CSV row.
+    """The one export writer, over :meth:`Store.iter_row_batches`: no dict per CSV row.
 
     A CSV batch whose cells are all printable and none starts with a formula
     character (nearly always) goes to the csv module as it is: ``neutralise_cell``
@@ -194,6 +156,21 @@ def _json_batches(table: str, batches: Iterable[tuple[list[str], list[tuple[Any,
             yield _ENCODE(out)
 
 
+def _redacted(batches: Iterable[tuple[list[str], list[tuple[Any, ...]]]],
+              ) -> Iterable[tuple[list[str], list[tuple[Any, ...]]]]:
+    """Events with :func:`redact_text` over ``detail``: rows written before redaction existed, too.
+
+    New events are redacted when recorded; this keeps an old database's
+    ``feed_moved`` password out of the file. One join per batch decides.
+    """
+    for keys, batch in batches:
+        i = keys.index("detail")
+        joined = _SEP.join([row[i] for row in batch if row[i]])
+        if "://" in joined and ("@" in joined or "=" in joined):
+            batch = [(*row[:i], redact_text(row[i]), *row[i + 1:]) if row[i] else row for row in batch]
+        yield keys, batch
+
+
 def _write_json(fmt: str, encoded: Iterable[str], out: TextIO) -> int:
     count = 0
     if fmt == "jsonl":
@@ -217,4 +194,4 @@ def export(store: Store, table: str, fmt: str, out: TextIO, since: str | None = 
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     # closing(): end the read snapshot even when the writer fails mid-stream (a closed pipe).
     with contextlib.closing(store.iter_row_batches(table, since=since)) as batches:
-        return _write_batches(table, fmt, batches, out)
+        return _write_batches(table, fmt, _redacted(batches) if table == "events" else batches, out)

@@ -45,7 +45,7 @@ import httpx
 
 from .config import Settings
 from .models import FetchResult
-from .text import strip_unsafe
+from .sanitize import strip_unsafe
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 How a keyword matches (``match = "word"``, the default)
 ------------------------------------------------------
-Both the keyword spellings and the text go through :func:`text.normalise`, so
+Both the keyword spellings and the text go through :func:`fold.normalise`, so
 script, case, diacritics, markup and look-alike letters no longer matter. A
 spelling then matches at a word start, and the word may go on only with a
 *grammatical ending* of one of the languages the feeds are written in — a small,
@@ -54,7 +54,7 @@ skip in C to the next word boundary instead of trying every position; the word's
 remaining letters are taken by a trailing ``\\w*`` and checked against the
 ending set in Python, with a fallback to shorter spellings at the same place.
 Normalisation folds ASCII with ``str.lower`` and Serbian/Albanian text through a
-single-byte code page with ``bytes.translate`` (see ``text.normalise``); offset
+single-byte code page with ``bytes.translate`` (see ``fold.normalise``); offset
 maps are built only for texts that hit.
 """
 
@@ -66,8 +66,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .fold import Normalised, fold, normalise
 from .models import SEVERITIES, Assessment, Hit
-from .text import Normalised, fold, normalise
 
 if TYPE_CHECKING:
     from .config import Config, Keyword, Rule

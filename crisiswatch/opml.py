@@ -17,15 +17,13 @@ from email.utils import format_datetime
 from urllib.parse import urlsplit, urlunsplit
 from xml.sax.saxutils import escape, quoteattr
 
+from .errors import OpmlError
+
 MAX_OPML_BYTES = 20_000_000
 """Real subscription lists are kilobytes; anything near this is not one."""
 
 _WS = re.compile(r"\s+")
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-class OpmlError(ValueError):
-    """The file is not OPML we can read; the message says where and why."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,7 +39,7 @@ from feedparser.exceptions import CharacterEncodingOverride
 
 from . import fastfeed
 from .models import ParsedFeed, ParsedItem
-from .text import plain_text, strip_unsafe
+from .sanitize import plain_text, strip_unsafe
 
 TITLE_MAX = 1000
 SUMMARY_MAX = 4000

@@ -79,8 +79,8 @@ class PollSummary:
                 f"{self.errors} errors; {self.new_items} new items, {self.new_alerts} new alerts")
 
 
-_WORKER_MODULES = ["crisiswatch.worker", "crisiswatch.parse", "crisiswatch.match", "crisiswatch.text",
-                   "crisiswatch.config"]
+_WORKER_MODULES = ["crisiswatch.worker", "crisiswatch.parse", "crisiswatch.match", "crisiswatch.fold",
+                   "crisiswatch.sanitize", "crisiswatch.config"]
 """What a parse worker needs (not asyncio, httpx or the store); the forkserver imports it once, and
 every worker it forks starts warm."""
 

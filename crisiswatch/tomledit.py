@@ -22,13 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import Config, ConfigError, parse_config
+from .config import Config, parse_config
+from .errors import ConfigError, EditError
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*(.*?)\s*(\]\]?)\s*(#.*)?$")
-
-
-class EditError(ValueError):
-    """The requested edit cannot be made; the message says why and what to do."""
 
 
 @dataclass(frozen=True, slots=True)

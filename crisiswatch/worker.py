@@ -65,8 +65,8 @@ def parse_and_match(body: bytes, content_type: str | None, url: str, fetched_at:
     Folding here rather than in the store keeps that CPU work off the single
     writer thread and spreads it across cores.
     """
+    from .fold import normalise
     from .parse import parse_feed
-    from .text import normalise
 
     parsed = parse_feed(body, content_type=content_type, url=url, fetched_at=fetched_at)
     if parsed.error:

@@ -467,7 +467,7 @@ def _clean_link_reference(raw: str, base: str) -> str | None:
     """_clean_link as it was before its fast path for absolute links: urljoin, then check."""
     from urllib.parse import urljoin, urlsplit
 
-    from crisiswatch.text import strip_unsafe
+    from crisiswatch.sanitize import strip_unsafe
 
     raw = raw.strip()
     if not raw or not (raw.isprintable() and " " not in raw) and any(

@@ -15,6 +15,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from crisiswatch.cli import main
+from crisiswatch.store import SCHEMA_VERSION
 
 KEYWORDS = """
 [[keywords]]
@@ -191,4 +192,4 @@ def test_check_reports_the_database(setup: tuple[Path, Path], capsys: pytest.Cap
     assert "(not created yet)" in capsys.readouterr().out
     poll(cfg, db, capsys)
     assert main(["--config", str(cfg), "--db", str(db), "check"]) == 0
-    assert "(schema 1: 4 feeds, 7 items, 4 alerts," in capsys.readouterr().out
+    assert f"(schema {SCHEMA_VERSION}: 4 feeds, 7 items, 4 alerts," in capsys.readouterr().out

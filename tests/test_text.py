@@ -1,4 +1,4 @@
-"""The normaliser, story keys and storage cleaning (crisiswatch.text)."""
+"""The normaliser, story keys and storage cleaning (crisiswatch.fold, crisiswatch.identity, crisiswatch.sanitize)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import random
 
 import pytest
 
-from crisiswatch import text as text_mod
-from crisiswatch.text import canonical_link, fold, normalise, plain_text, strip_unsafe, title_key
+from crisiswatch import fold as text_mod
+from crisiswatch.fold import fold, normalise
+from crisiswatch.identity import canonical_link, title_key
+from crisiswatch.sanitize import plain_text, strip_unsafe
 
 
 def _general(s: str) -> text_mod.Normalised:
@@ -244,7 +246,7 @@ def test_strip_unsafe_fast_paths_agree_with_the_category_rule() -> None:
     import re
     import unicodedata
 
-    from crisiswatch.text import strip_unsafe
+    from crisiswatch.sanitize import strip_unsafe
 
     ansi = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-Z\\-_])")
 

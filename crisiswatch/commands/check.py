@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from . import Context
+from .context import Context
 
 if TYPE_CHECKING:
     from ..config import Config, Feed
@@ -84,7 +84,7 @@ async def _probe(config: Config) -> list[tuple[str, str, str, str, str, str]]:
 
 
 def _print_table(rows: list[tuple[str, ...]]) -> None:
-    from ..text import strip_unsafe
+    from ..sanitize import strip_unsafe
 
     header = ("feed", "result", "http", "items", "newest item", "time")
     widths = [max(len(header[i]), *(len(r[i]) for r in rows)) if rows else len(header[i]) for i in range(5)]

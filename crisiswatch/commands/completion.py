@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Iterator
 
-from . import Context
+from .context import Context
 
 NAME = "completion"
 PROG = "crisiswatch"

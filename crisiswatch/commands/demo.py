@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import Context, CrisiswatchError
+from ..errors import CrisiswatchError
+from .context import Context
 
 if TYPE_CHECKING:
     from ..demo import DemoServer

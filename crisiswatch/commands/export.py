@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import Context, CrisiswatchError
+from ..errors import CrisiswatchError
+from .context import Context
 
 
 def register(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFormatter]) -> None:
@@ -27,6 +28,7 @@ def register(sub: argparse._SubParsersAction, formatter: type[argparse.HelpForma
 
 def run(ctx: Context) -> int:
     from ..export import export, parse_since
+    from ..outfile import open_output, output_label
     from ..store import Store
 
     try:
@@ -34,31 +36,14 @@ def run(ctx: Context) -> int:
     except ValueError as exc:
         raise CrisiswatchError(str(exc), 2) from None
     store = Store.open(ctx.db_path, readonly=True)
+    output = ctx.args.output
     try:
-        if ctx.args.output:
-            import os
-            import tempfile
-            from pathlib import Path
-
-            target = Path(ctx.args.output).expanduser()
-            fd, tmp = tempfile.mkstemp(dir=target.parent if target.parent.exists() else None,
-                                       prefix=f".{target.name}.", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-                    count = export(store, ctx.args.table, ctx.args.format, out, since)
-                os.replace(tmp, target)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-            print(f"exported {count} {ctx.args.table} to {target.resolve()}", file=sys.stderr)
-        else:
-            sys.stdout.reconfigure(encoding="utf-8", newline="")  # type: ignore[union-attr]
-            export(store, ctx.args.table, ctx.args.format, sys.stdout, since)
-            sys.stdout.flush()
-    except BrokenPipeError:
-        raise
-    except OSError as exc:
-        raise CrisiswatchError(f"cannot write {ctx.args.output}: {exc.strerror}") from None
+        # open_output: a regular file is replaced atomically (keeping its mode), a FIFO,
+        # device or /dev/stdout is written through, a symlink's target is written.
+        with open_output(output) as out:
+            count = export(store, ctx.args.table, ctx.args.format, out, since)
     finally:
         store.close()
+    if output and output != "-":
+        print(f"exported {count} {ctx.args.table} to {output_label(output)}", file=sys.stderr)
     return 0

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlsplit
 
-from . import Context, CrisiswatchError
+from ..errors import CrisiswatchError
+from .context import Context
 
 if TYPE_CHECKING:
     from ..config import Config, Feed
@@ -304,18 +305,13 @@ def run_import(ctx: Context) -> int:
 
 def run_export(ctx: Context) -> int:
     from ..opml import ExportFeed, to_opml
+    from ..outfile import output_label, write_output
+    from ..redact import redact_url
 
     cfg = ctx.config
-    text = to_opml([ExportFeed(f.name, f.url, f.tags) for f in cfg.feeds])
+    # A password or API key in a feed URL stays in feeds.toml: the OPML is for other people and readers.
+    text = to_opml([ExportFeed(f.name, redact_url(f.url), f.tags) for f in cfg.feeds])
+    write_output(ctx.args.output, text)  # an OutputError is printed by the CLI (exit 1)
     if ctx.args.output and ctx.args.output != "-":
-        from ..tomledit import write_atomic
-
-        out = Path(ctx.args.output).expanduser()
-        try:
-            write_atomic(out, text.encode("utf-8"))
-        except OSError as exc:
-            raise CrisiswatchError(f"{out}: cannot write: {exc.strerror or exc}", 1) from None
-        print(f"wrote {len(cfg.feeds)} feeds to {out}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
+        print(f"wrote {len(cfg.feeds)} feeds to {output_label(ctx.args.output)}", file=sys.stderr)
     return 0

@@ -11,7 +11,8 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from . import Context, CrisiswatchError
+from ..errors import CrisiswatchError
+from .context import Context
 
 NAME = "keywords"
 SEVERITY_CHOICES = ("low", "medium", "high", "critical")

@@ -17,7 +17,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from . import Context
+    from .context import Context
 
 
 def register(sub: Any, formatter_class: type[argparse.HelpFormatter]) -> None:

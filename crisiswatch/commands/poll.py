@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from . import Context
+from .context import Context
 
 if TYPE_CHECKING:
     from ..notify import Notifier

@@ -32,8 +32,9 @@ from textual.filter import LineFilter
 from textual.screen import Screen
 
 from ..config import Config
+from ..errors import CrisiswatchError, StoreError
 from ..models import utcnow
-from ..store import Store, StoreError
+from ..store import Store
 from .actions import (
     browser_available,
     clipboard_note,
@@ -412,8 +413,6 @@ class CrisiswatchApp(App[int]):
 
 def run_app(config: Config, db_path: Path | str, poll: bool = True) -> int:
     """Open the dashboard; returns the exit code. Database problems are reported before the screen opens."""
-    from ..commands import CrisiswatchError
-
     try:
         Store.open(db_path).close()
     except StoreError as exc:

@@ -17,7 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..store import Store, StoreError
+from ..errors import StoreError
+from ..store import Store
 
 T = TypeVar("T")
 

@@ -1,16 +1,13 @@
-"""Text cleaning for storage and the one normaliser used for matching.
+"""The one normaliser used for matching, search and story keys.
 
-Feed text is hostile: it may carry markup, terminal escapes and bidi overrides.
-``plain_text`` makes it inert before it is stored; ``normalise`` folds scripts,
-case and diacritics so keywords and text compare alike.
-
-The normaliser is shared by the keyword compiler and by every piece of text the
-matcher sees, so "Вучић", "VUČIĆ", "Vu&shy;cic" and "ＶＵＣＩＣ" all become
+It is shared by the keyword compiler and by every piece of text the matcher
+sees, so "Вучић", "VUČIĆ", "Vu&shy;cic" and "ＶＵＣＩＣ" all become
 ``vucic``. It keeps an offset map so that a hit found in the folded text can be
 reported at its place in the ORIGINAL text (the TUI highlights it, ``match``
 prints it). Most headlines are plain ASCII or simple Latin/Cyrillic, so there
 are two fast paths (``str.lower`` and ``str.translate``, both 1:1 so offsets are
-the identity) in front of the general per-character path.
+the identity) in front of the general per-character path. :func:`fold` is the
+same folding without offsets, used for the full-text index and its queries.
 """
 
 from __future__ import annotations
@@ -21,76 +18,6 @@ import importlib
 import re
 import unicodedata
 from collections.abc import Sequence
-from urllib.parse import unquote_plus, urlsplit, urlunsplit
-
-_TAG = re.compile(r"<[^>]*>?", re.S)
-_BLOCK = re.compile(r"<\s*(br|/p|/div|/li|/h\d|p|div|li|tr)\b[^>]*>", re.I)
-_SCRIPT = re.compile(r"<\s*(script|style)\b.*?<\s*/\s*\1\s*>", re.I | re.S)
-_ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-Z\\-_])")
-_WS = re.compile(r"[ \t\r\n\f\v\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+")
-
-
-def _is_unsafe(ch: str) -> bool:
-    """Control, format (bidi overrides, zero-width) and private/unassigned characters."""
-    cat = unicodedata.category(ch)
-    return cat in ("Cc", "Cf", "Cs", "Co", "Cn")
-
-
-_COMMON_UNSAFE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f"
-    "\ufeff\ufff9-\ufffb\ud800-\udfff\ue000-\uf8ff]"
-)
-"""The unsafe characters feeds actually carry; removed in C before any per-character check."""
-_SPACES = re.compile("[\t\n\r\f\v\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
-"""Whitespace that ``str.isprintable`` rejects but that is safe to keep."""
-
-
-def strip_unsafe(text: str) -> str:
-    """Remove ANSI escape sequences and every control/format character.
-
-    Nearly all text is clean, so the common case is decided by C-speed
-    ``isprintable`` and regexes; only text that still holds an unusual
-    non-printable character (an unassigned code point, a rare format
-    character) pays for the per-character Unicode category check.
-    """
-    if text.isprintable():
-        return text
-    if "\x1b" in text:
-        text = _ANSI.sub("", text)
-    text = _COMMON_UNSAFE.sub("", text)
-    if _SPACES.sub("", text).isprintable():
-        return text
-    return "".join(ch for ch in text if ch in "\n\t" or not _is_unsafe(ch))
-
-
-def plain_text(raw: str | None, *, max_len: int | None = None) -> str:
-    """HTML fragment → one line of safe plain text, capped with an ellipsis.
-
-    Entities are unescaped until stable because titles often arrive escaped
-    twice (``&amp;amp;``).
-    """
-    if not raw:
-        return ""
-    text = raw
-    if "<" in text or "&" in text:  # markup and entities need both; most titles have neither
-        text = _SCRIPT.sub(" ", text)
-        text = _BLOCK.sub(" ", text)
-        text = _TAG.sub("", text)
-        for _ in range(3):
-            unescaped = html.unescape(text)
-            if unescaped == text:
-                break
-            text = _TAG.sub("", unescaped)
-    text = strip_unsafe(text)
-    text = _WS.sub(" ", text).strip()
-    if max_len is not None and len(text) > max_len:
-        text = text[: max_len - 1].rstrip() + "…"
-    return text
-
-
-# ---------------------------------------------------------------------------
-# The normaliser
-# ---------------------------------------------------------------------------
 
 _CYRILLIC_TO_LATIN: dict[str, str] = {
     # Serbian Cyrillic (Vuk's alphabet), folded straight to the ASCII the
@@ -622,99 +549,4 @@ def fold(text: str) -> str:
     return normalise(text).text
 
 
-# ---------------------------------------------------------------------------
-# Story identity: links and titles
-# ---------------------------------------------------------------------------
-
-_TRACKING_PARAMS = frozenset(
-    """fbclid gclid gclsrc dclid gbraid wbraid msclkid yclid twclid ttclid li_fat_id igshid igsh
-    mc_cid mc_eid _ga _gl _hsenc _hsmi __hstc __hssc __hsfp hsctatracking mkt_tok oly_enc_id
-    oly_anon_id vero_id vero_conv rb_clickid s_cid ncid cmpid ocid icid spm ref_src ref_url
-    at_medium at_campaign at_custom1 at_custom2 at_custom3 at_custom4 xtor wt.mc_id
-    wt.mc_ev cmp cmpid_ smid sr_share share_id feature guccounter guce_referrer
-    guce_referrer_sig""".split()
-)
-"""Query parameters that say how a reader arrived, never which story it is."""
-
-
-def canonical_link(url: str | None) -> str:
-    """The link with tracking parameters, fragment and cosmetic differences removed.
-
-    Two outlets (or two polls of one outlet) linking the same story with
-    different ``utm_*``/``fbclid`` tails, ``#comments`` anchors, an upper-case
-    host or a trailing slash must produce the same key, so the store groups
-    them into one alert. Remaining query parameters are kept verbatim and
-    sorted (their order never changes which page is served); credentials and a
-    default port are dropped. Non-http(s) identifiers are returned
-    stripped but otherwise untouched.
-    """
-    if not url:
-        return ""
-    url = url.strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not parts.netloc:
-        return url
-    host = (parts.hostname or "").rstrip(".")
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    netloc = host
-    if ":" in host:  # IPv6 literal
-        netloc = f"[{host}]"
-    if port is not None and not (scheme == "http" and port == 80) and not (scheme == "https" and port == 443):
-        netloc = f"{netloc}:{port}"
-    # Pieces kept verbatim (no decode/re-encode round trip that could change them).
-    query = []
-    for piece in parts.query.split("&"):
-        if not piece:
-            continue
-        key = unquote_plus(piece.split("=", 1)[0]).lower()
-        if key.startswith(("utm_", "utm-")) or key in _TRACKING_PARAMS:
-            continue
-        query.append(piece)
-    query.sort()
-    path = parts.path or ""
-    while path.endswith("/"):
-        path = path[:-1]
-    return urlunsplit((scheme, netloc, path, "&".join(query), ""))
-
-
-_TITLE_SEPARATORS = re.compile(r"\s+(?:[-|:•·»/]|--)\s+")
-_TITLE_PREFIX = re.compile(
-    r"^\s*(?:breaking(?: news)?|update[d]?|live|watch|video|exclusive|analysis|opinion|foto|uzivo"
-    r"|hitno|ekskluzivno|lajm i fundit|e fundit)\s*[:\-|]\s*",
-)
-_NON_WORD = re.compile(r"[\W_]+")
-
-
-def title_key(title: str | None) -> str:
-    """A key equal for near-identical titles of one story from different outlets.
-
-    Normalised (so scripts, case and diacritics do not matter), a trailing
-    outlet name (at most five words) after `` - ``/`` | ``/`` — `` dropped when
-    what remains still reads like a headline (four words or more, and longer
-    than the name), twice for "Title | Site | Group"; a leading "BREAKING:" style
-    label dropped, then punctuation and quotes removed and whitespace folded.
-    """
-    if not title:
-        return ""
-    text = normalise(title).text
-    text = _WS.sub(" ", text).strip()
-    for _ in range(2):
-        seps = list(_TITLE_SEPARATORS.finditer(text))
-        if not seps:
-            break
-        last = seps[-1]
-        head, tail = text[: last.start()], text[last.end() :]
-        tail_words, head_words = len(_NON_WORD.sub(" ", tail).split()), len(_NON_WORD.sub(" ", head).split())
-        if tail_words <= 5 and head_words >= 4 and head_words > tail_words:
-            text = head
-        else:
-            break
-    text = _TITLE_PREFIX.sub("", text)
-    return " ".join(_NON_WORD.sub(" ", text).split())
+__all__ = ["Normalised", "fold", "normalise"]

@@ -1,0 +1,194 @@
+"""The database connection: WAL, the writers' turn lock, busy handling, transactions.
+
+Every write is one short ``BEGIN IMMEDIATE`` transaction (or a batch of feeds
+with a savepoint each, see :mod:`.ingest`), so a ``kill -9`` at any instant
+loses nothing committed. Writers from several processes queue on a ``flock``
+beside the database before they begin; readers see WAL snapshots and never
+block writers. SQLite's errors become one-line :class:`StoreError` messages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self
+
+from ..errors import StoreError
+from . import schema
+
+try:
+    import fcntl
+except ImportError:  # Windows: SQLite's own locking only
+    fcntl = None  # type: ignore[assignment]
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+BUSY_TIMEOUT_MS = 60_000
+"""How long a write waits for another process's transaction before giving up with a clear error."""
+
+
+def explain_sqlite(exc: sqlite3.Error, path: Path) -> StoreError:
+    msg = str(exc).lower()
+    if "locked" in msg or "busy" in msg:
+        why = f"{path}: the database is locked by another process (waited {BUSY_TIMEOUT_MS // 1000}s); try again"
+    elif "readonly" in msg or "read-only" in msg:
+        why = f"{path}: the database or its folder is read-only; pass --db to a writable path"
+    elif "full" in msg:
+        why = f"{path}: the disk is full; free some space and run again (nothing committed was lost)"
+    elif "unable to open" in msg:
+        why = f"{path}: cannot open the database (does its folder exist and is it writable?)"
+    elif "malformed" in msg or "not a database" in msg:
+        why = f"{path}: not a crisiswatch database, or it is damaged ({exc}); pass --db to another file"
+    else:
+        why = f"{path}: database error: {exc}"
+    return StoreError(why)
+
+
+class Connection:
+    """One connection to the database and its transactions; the base of :class:`~crisiswatch.store.Store`."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, *, lock_fd: int | None = None) -> None:
+        self.conn = conn
+        self.path = path
+        self._lock_fd = lock_fd
+        self._db: sqlite_utils.Database | None = None
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils over the same connection, built on first use.
+
+        Importing sqlite_utils pulls in dateutil, click and pluggy (~50-70 ms);
+        no query on the poll or export path needs it, so ``poll --once`` and
+        ``export`` should not pay that on every start.
+        """
+        if self._db is None:
+            import sqlite_utils
+
+            self._db = sqlite_utils.Database(self.conn)
+        return self._db
+
+    @classmethod
+    def open(cls, path: Path | str, *, readonly: bool = False) -> Self:
+        path = Path(path)
+        try:
+            if readonly:
+                if not path.exists():
+                    raise StoreError(f"{path}: no such database; run `crisiswatch poll --once` first")
+                conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
+                                       check_same_thread=False)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            store = cls(conn, path, lock_fd=None if readonly else _open_lock(path))
+            if not readonly:
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
+                schema.migrate(store)
+            else:
+                schema.check_version(conn, path)
+            return store
+        except sqlite3.Error as exc:
+            raise explain_sqlite(exc, path) from None
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot create the database: {exc.strerror}") from None
+
+    def close(self) -> None:
+        try:
+            self.conn.close()
+        except sqlite3.Error:
+            pass
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One IMMEDIATE transaction: take the write lock up front so we never deadlock on upgrade.
+
+        Writers from several processes (the dashboard's poller, its UI thread, a
+        headless ``poll``) first queue on a kernel lock beside the database.
+        SQLite's own busy wait sleeps and retries, so a process writing feed
+        after feed back to back would starve the others for its whole poll; a
+        blocked ``flock`` is woken the moment the lock is released, so writers
+        take turns. A killed process's lock is released by the kernel.
+        """
+        with self._turn():
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise explain_sqlite(exc, self.path) from None
+            yield from self._transaction()
+
+    @contextmanager
+    def _turn(self) -> Iterator[None]:
+        if self._lock_fd is None or fcntl is None:
+            yield
+            return
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        try:
+            yield self.conn
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise explain_sqlite(exc, self.path) from None
+        except BaseException:
+            self._rollback()
+            raise
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise explain_sqlite(exc, self.path) from None
+
+    def _rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: every query inside sees one consistent WAL snapshot."""
+        self.conn.execute("BEGIN")
+        try:
+            yield self.conn
+        finally:
+            with contextlib.suppress(sqlite3.ProgrammingError):  # closed under a suspended generator
+                self.conn.execute("COMMIT")
+
+    def _one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> dict[str, Any] | None:
+        row = self.conn.execute(sql, params).fetchone()
+        return dict(row) if row is not None else None
+
+    def _all(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.conn.execute(sql, params)]
+
+
+def _open_lock(path: Path) -> int | None:
+    """The writers' turn lock beside the database; without one (read-only dir) SQLite's lock still protects."""
+    if fcntl is None:
+        return None
+    try:
+        return os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError:
+        return None
+
+
+__all__ = ["BUSY_TIMEOUT_MS", "Connection", "explain_sqlite"]

@@ -1,0 +1,80 @@
+"""The one terminal-safety filter for text we print or show that came from outside.
+
+Config values, OPML attributes, feed titles, server error messages and URLs are
+hostile: a C0/C1 control (ESC, U+009B CSI, U+009D OSC), a bidi override (U+202E)
+or a zero-width character can recolour the terminal, set its title, hide or
+reorder what the analyst reads, or — through CR/LF — forge a second line in a
+one-line field. Every string the CLI prints or the TUI shows from those sources
+goes through :func:`one_line` (or :func:`multi_line` for text that may keep its
+line breaks); :func:`url_problem` is what ``feeds add``, ``feeds import`` and the
+config loader use to refuse such URLs outright.
+
+Only the standard library is imported: every layer may use this module.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = ["multi_line", "one_line", "unsafe_char", "url_problem"]
+
+_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]?|\][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?|[@-Z\\-_])"
+                     r"|[\x9b][0-?]*[ -/]*[@-~]?|[\x9d\x90\x98\x9e\x9f][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?")
+"""Whole escape sequences (7-bit ESC… and 8-bit CSI/OSC/DCS/PM/APC…), removed with their parameters."""
+_LINE_BREAKS = re.compile("\r\n|[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+_UNSAFE_CATEGORIES = frozenset(("Cc", "Cf", "Cs", "Zl", "Zp"))
+"""Controls (C0, C1, DEL), format characters (bidi overrides and isolates, zero-width), surrogates, line/para separators."""
+
+
+def unsafe_char(ch: str) -> bool:
+    """True for a character a terminal may act on or that hides or reorders text."""
+    return unicodedata.category(ch) in _UNSAFE_CATEGORIES
+
+
+def _filter(text: str, keep_newlines: bool) -> str:
+    if "\x1b" in text or any(c in text for c in "\x9b\x9d\x90\x98\x9e\x9f"):
+        text = _ESCAPE.sub("", text)
+    text = _LINE_BREAKS.sub("\n" if keep_newlines else " ", text)
+    out = []
+    for ch in text:
+        if ch == "\t":
+            out.append("\t" if keep_newlines else " ")
+        elif ch == "\n" and keep_newlines:
+            out.append(ch)
+        elif not unsafe_char(ch):
+            out.append(ch)
+    return "".join(out)
+
+
+def one_line(value: object) -> str:
+    """``value`` as one line of inert text: escapes and controls removed, line breaks and tabs → a space.
+
+    Nearly every string is printable already and is returned as it is (one C-speed check).
+    """
+    text = value if isinstance(value, str) else ("" if value is None else str(value))
+    if text.isprintable():
+        return text
+    return _filter(text, keep_newlines=False)
+
+
+def multi_line(value: object) -> str:
+    """Like :func:`one_line`, but line breaks (normalised to ``\\n``) and tabs stay."""
+    text = value if isinstance(value, str) else ("" if value is None else str(value))
+    if text.isprintable():
+        return text
+    return _filter(text, keep_newlines=True)
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` must be refused (a control, format or line-break character in it), or None.
+
+    Such a URL is never a typo to repair silently: it arrives from a hostile
+    OPML file or a pasted string, and printing it would act on the terminal.
+    """
+    for i, ch in enumerate(url):
+        if unsafe_char(ch):
+            name = unicodedata.name(ch, "") or {"\n": "LINE FEED", "\r": "CARRIAGE RETURN", "\t": "TAB",
+                                                 "\x1b": "ESCAPE"}.get(ch, "control character")
+            return f"contains U+{ord(ch):04X} {name} at position {i + 1} (a control or invisible character)"
+    return None
