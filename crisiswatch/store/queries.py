@@ -299,7 +299,7 @@ def _plan_condition(plan: Any) -> tuple[str, list[Any]]:
         params: list[Any] = []
         spellings = alt.spellings or tuple((k,) for k in alt.keywords)
         for keyword, names in zip(alt.keywords, spellings, strict=False):
-            fts = " OR ".join(f'"{f}"*' for f in (" ".join(fold(n).replace('"', " ").split()) for n in names) if f)
+            fts = " OR ".join(f'"{f}"' for f in (" ".join(fold(n).replace('"', " ").split()) for n in names) if f)
             by_alert = "i.alert_id IN (SELECT id FROM alerts WHERE instr('; ' || keywords || '; ', ?) > 0)"
             by_text = " OR i.id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)" if fts else ""
             conds.append(f"({by_alert}{by_text})")

@@ -144,7 +144,7 @@ class CrisiswatchApp(App[int]):
         self.highlighter = Highlighter(config)
         self.ctx = UIContext(self.db, self.clock, self.tz, self.highlighter, config.settings,
                              fixed_clock=self.fixed_clock, polling=poll)
-        self._contrast = ContrastFilter()
+        self.contrast_filter = ContrastFilter()
         self._local_writes = 0
         self._marker: tuple[int, int] | None = None
         self._last_event_id = 0
@@ -384,8 +384,8 @@ class CrisiswatchApp(App[int]):
     def get_line_filters(self) -> Sequence[LineFilter]:
         """Textual's filters, then one that keeps every cell readable (see :mod:`.contrast`)."""
         filters = list(super().get_line_filters())
-        if not self.no_color:
-            filters.append(self._contrast)
+        if not self.no_color and self.contrast_filter.enabled:
+            filters.append(self.contrast_filter)
         return filters
 
     # -- export ------------------------------------------------------------------------------------------------

@@ -60,7 +60,9 @@ class EventScreen(ModalScreen[None]):
 
     @property
     def text(self) -> str:
-        return str(self.query_one("#event-text", Static).render())
+        """What the screen draws, as plain lines (for tests)."""
+        widget = self.query_one("#event-text", Static)
+        return "\n".join(strip.text.rstrip() for strip in widget.render_lines(widget.region.reset_offset))
 
     def action_scroll(self, where: str) -> None:
         dialog = self.query_one("#event-dialog", VerticalScroll)

@@ -74,7 +74,7 @@ class StatusHeader(Horizontal):
             *([(f" ({off} off)", muted)] if off else []),
             (" · ", muted),
             (f"{UNSEEN_MARK} {unseen} unseen" if unseen else "all seen", self._style("new" if unseen else "muted")),
-            (" ", ""),
+            (" · ", muted),
             (f"{s.get('alerts_pinned', 0)} pinned", self._style("pinned")),
             no_wrap=True, end="",
         )
