@@ -1,9 +1,14 @@
 """The ``crisiswatch`` command: argument parsing and dispatch only.
 
 Each subcommand lives in ``crisiswatch/commands/<name>.py`` with a
-``register(subparsers)`` that adds its parser and a handler taking a
-:class:`Context`. Heavy imports (Textual, feedparser, httpx) happen inside
-handlers so ``crisiswatch match`` and ``--help`` start fast.
+``register(subparsers, formatter)`` that adds its parser and a handler taking a
+:class:`Context`; :data:`COMMANDS` is the table of them. Heavy imports (Textual,
+feedparser, httpx) happen inside handlers so ``crisiswatch match`` and
+``--help`` start fast.
+
+The global options (:data:`GLOBAL_OPTIONS`) are accepted before or after the
+subcommand: ``crisiswatch --db X export events`` and ``crisiswatch export
+events --db X`` mean the same.
 """
 
 from __future__ import annotations
@@ -11,9 +16,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from types import ModuleType
+from typing import Any
 
 from . import __version__
-from .commands import COMMANDS
+from .commands import check, completion, demo, export, feeds, keywords, match, poll, report, run
 from .commands.context import Context
 from .errors import ConfigError, CrisiswatchError
 
@@ -25,8 +32,48 @@ from .errors import ConfigError, CrisiswatchError
 sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 
+COMMANDS: tuple[ModuleType, ...] = (run, poll, match, export, report, check, demo, feeds, keywords, completion)
+"""Every subcommand module, in the order ``--help`` lists them."""
+
+GLOBAL_OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("--config", {"metavar": "PATH", "help": "feeds.toml to use (default: ./feeds.toml if present, "
+                  "else the user config dir)"}),
+    ("--db", {"metavar": "PATH", "help": "SQLite database (default: settings.database next to the config, "
+              "else the user data dir)"}),
+)
+"""Options every command takes, before or after its name."""
+
+
 class _Formatter(argparse.RawDescriptionHelpFormatter):
     pass
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """The parsers of ``parser``'s subcommands (each once, though aliases name it twice)."""
+    found: dict[int, argparse.ArgumentParser] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                found.setdefault(id(child), child)
+    return list(found.values())
+
+
+def _accept_global_options(parser: argparse.ArgumentParser) -> None:
+    """Add the global options to every (nested) subcommand, unless it defines its own.
+
+    ``default=SUPPRESS`` matters: a subparser copies its values over the main
+    parser's, so an option not given after the subcommand must leave no value
+    behind, or it would erase one given before it.
+    """
+    for child in _subparsers(parser):
+        group = None
+        for flag, kwargs in GLOBAL_OPTIONS:
+            if flag in child._option_string_actions:
+                continue  # e.g. ``demo --db``, which has its own default
+            if group is None:
+                group = child.add_argument_group("global options (also accepted before the command)")
+            group.add_argument(flag, default=argparse.SUPPRESS, **kwargs)
+        _accept_global_options(child)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,14 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
         "  crisiswatch export events -o log.csv\n"
         "  crisiswatch <command> --help     more on each command",
     )
-    parser.add_argument("--config", metavar="PATH", help="feeds.toml to use (default: ./feeds.toml if present, "
-                        "else the user config dir)")
-    parser.add_argument("--db", metavar="PATH", help="SQLite database (default: settings.database next to the "
-                        "config, else the user data dir)")
+    for flag, kwargs in GLOBAL_OPTIONS:
+        parser.add_argument(flag, **kwargs)
     parser.add_argument("--version", action="version", version=f"crisiswatch {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS:
         module.register(sub, _Formatter)
+    _accept_global_options(parser)
     return parser
 
 
@@ -58,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args([*(argv if argv is not None else sys.argv[1:]), "run"])
-    ctx = Context(args)
+    ctx = Context(args, parser)
     try:
         return int(args.handler(ctx) or 0)
     except ConfigError as exc:

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from .errors import ConfigError
 from .models import SEVERITIES
+from .units import parse_duration, parse_size
 
 MATCH_MODES = ("word", "exact", "prefix")
 RULE_SEVERITIES = (*SEVERITIES, "mute")
@@ -44,6 +45,8 @@ class Settings:
     """…but only when it has at least this many mentions in that hour (quiet days stay quiet)."""
     group_window: float = 172800.0
     """How far back an incoming story is grouped with an existing alert (48h)."""
+    timezone: str | None = None
+    """IANA zone (Europe/Belgrade) for local times in reports; None: UTC only."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,44 +101,6 @@ class Config:
         if not db.is_absolute() and self.path is not None:
             db = self.path.parent / db
         return db
-
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$", re.IGNORECASE)
-_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.IGNORECASE)
-_SIZE_UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "gb": 1000**3, "gib": 1024**3}
-
-
-def parse_duration(value: object) -> float:
-    """``90s``, ``5m``, ``1h``, ``2d`` or a bare number of seconds → seconds."""
-    if isinstance(value, bool):
-        raise ValueError("expected a duration")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    else:
-        m = _DURATION.match(str(value))
-        if not m:
-            raise ValueError(f"{value!r} is not a duration")
-        seconds = float(m.group(1)) * _DURATION_UNITS[(m.group(2) or "s").lower()]
-    if seconds <= 0:
-        raise ValueError("must be more than zero")
-    return seconds
-
-
-def parse_size(value: object) -> int:
-    """``500KB``, ``10MB`` or a bare number of bytes → bytes."""
-    if isinstance(value, bool):
-        raise ValueError("expected a size")
-    if isinstance(value, int | float):
-        size = int(value)
-    else:
-        m = _SIZE.match(str(value))
-        if not m:
-            raise ValueError(f"{value!r} is not a size")
-        size = int(float(m.group(1)) * _SIZE_UNITS[(m.group(2) or "b").lower()])
-    if size <= 0:
-        raise ValueError("must be more than zero")
-    return size
 
 
 class _Reader:
@@ -263,7 +228,21 @@ class _Reader:
             values["notify_command"] = tuple(cmd)
         if "notify_min_severity" in raw:
             values["notify_min_severity"] = self.severity(raw, "notify_min_severity", "settings.notify_min_severity")
+        if "timezone" in raw:
+            values["timezone"] = self.timezone(raw["timezone"])
         return Settings(**values)
+
+    def timezone(self, value: Any) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        fix = 'write timezone = "Europe/Belgrade" (an IANA time zone name) or "UTC"'
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail("settings.timezone", "must be a time zone name", fix)
+        try:
+            ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise self.fail("settings.timezone", f"{value!r} is not a known time zone", fix) from None
+        return value.strip()
 
     def severity(self, table: dict[str, Any], key: str, path: str, allowed: tuple[str, ...] = SEVERITIES) -> str:
         value = table[key]

@@ -14,15 +14,15 @@ import json
 import operator
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TextIO
 
-from .config import parse_duration
-from .models import iso, utcnow
+from .models import from_iso, iso, utcnow
 from .redact import redact_text
 from .sanitize import strip_unsafe
 from .store import Store
 from .termsafe import one_line
+from .units import parse_duration
 
 FORMATS = ("csv", "json", "jsonl")
 TABLES = ("events", "alerts", "items")
@@ -85,13 +85,10 @@ def parse_since(value: str | None, *, now: datetime | None = None) -> str | None
     else:
         return iso((now or utcnow()) - timedelta(seconds=seconds))
     try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return iso(from_iso(value))
     except ValueError:
         raise ValueError(f"--since {value!r}: use a date like 2026-11-20, a time like 2026-11-20T08:00, "
                          "or a duration like 24h or 7d") from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return iso(dt)
 
 
 def _split(value: str | None) -> list[str]:

@@ -46,6 +46,7 @@ import httpx
 from .config import Settings
 from .models import FetchResult
 from .sanitize import strip_unsafe
+from .units import format_duration, format_size
 
 log = logging.getLogger(__name__)
 
@@ -258,20 +259,6 @@ def _decoder_for(content_encoding: str | None) -> _Decoder:
 # -- small helpers -------------------------------------------------------------
 
 
-def human_size(n: int) -> str:
-    """10_000_000 → "10 MB" (decimal units, as the config file writes them)."""
-    for unit, factor in (("GB", 1000**3), ("MB", 1000**2), ("KB", 1000)):
-        if n >= factor:
-            value = n / factor
-            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
-    return f"{n} bytes"
-
-
-def human_seconds(s: float) -> str:
-    """20.0 → "20s", 0.5 → "0.5s"."""
-    return f"{s:.0f}s" if s == int(s) else f"{s:g}s"
-
-
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
     """Retry-After as seconds to wait: delta-seconds or an HTTP-date (RFC 9110 §10.2.3)."""
     if not value:
@@ -463,11 +450,11 @@ class Fetcher:
             async with asyncio.timeout(deadline):
                 result = await self._fetch(url, etag, last_modified, progress)
         except TimeoutError:
-            message = f"timed out after {human_seconds(deadline)}"
+            message = f"timed out after {format_duration(deadline)}"
             if progress.phase == "queued":
                 message += " (waiting for a free connection to this host)"
             elif progress.phase == "body":
-                message += f" (after {human_size(progress.received)} of body)" if progress.received else (
+                message += f" (after {format_size(progress.received)} of body)" if progress.received else (
                     " (headers received, no body)"
                 )
             elif progress.phase == "connect":
@@ -479,7 +466,7 @@ class Fetcher:
                                retry_after=fault.retry_after, elapsed=time.monotonic() - start)
         except httpx.TimeoutException:
             # httpx's backstop fired a hair before ours; same meaning.
-            return FetchResult(url, status=progress.status, error=f"timed out after {human_seconds(deadline)}",
+            return FetchResult(url, status=progress.status, error=f"timed out after {format_duration(deadline)}",
                                error_kind="timeout", elapsed=time.monotonic() - start)
         except (httpx.TransportError, OSError, ssl.SSLError) as exc:
             return FetchResult(url, error=_network_reason(exc), error_kind="network",
@@ -582,7 +569,7 @@ class Fetcher:
             retry_after = parse_retry_after(response.headers.get("retry-after"))
             message = _status_text(status)
             if retry_after is not None:
-                message += f" (retry after {human_seconds(retry_after)})"
+                message += f" (retry after {format_duration(retry_after)})"
             raise _Fault("ratelimit", message, status=status, retry_after=retry_after)
         if status >= 400 or status < 200:
             raise _Fault("http", _status_text(status), status=status)
@@ -601,12 +588,12 @@ class Fetcher:
 
     async def _read_body(self, response: httpx.Response, progress: _Progress) -> bytes:
         cap = self.settings.max_feed_bytes
-        over = f"body over the {human_size(cap)} cap"
+        over = f"body over the {format_size(cap)} cap"
         decoder = _decoder_for(response.headers.get("content-encoding"))
         if isinstance(decoder, _Identity):
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > cap:
-                raise _Fault("size", f"{over} (Content-Length {human_size(int(declared))})",
+                raise _Fault("size", f"{over} (Content-Length {format_size(int(declared))})",
                              status=response.status_code)
         progress.phase = "body"
         # BytesIO.getvalue() hands over its buffer instead of copying it, so a

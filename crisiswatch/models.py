@@ -45,9 +45,17 @@ def iso(dt: datetime | None) -> str | None:
 
 
 def from_iso(value: str | None) -> datetime | None:
+    """The one ISO 8601 time parser: stored stamps and user input → an aware UTC datetime.
+
+    A time without an offset is UTC (that is how crisiswatch stores and
+    exports them); a date alone is its midnight. Raises ValueError otherwise.
+    """
     if not value:
         return None
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    dt = datetime.fromisoformat(value)
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=UTC)
+    return dt if dt.tzinfo is UTC else dt.astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -232,7 +232,7 @@ class Poller:
             self._start_workers()  # a feed without validators will send a body: have parsers ready for it
         started = time.monotonic()
         summary = PollSummary(feeds=len(feeds))
-        await self._write(self.store.add_event, "poll_started", detail=f"{len(feeds)} feeds due")
+        await self._write(self.store.add_event, "poll_started", detail=f"{len(feeds)} feeds due", now=self.clock())
         if self._fetcher is not None:
             results = await asyncio.gather(*(self._poll_feed(self._fetcher, feed, rows.get(feed.name), in_flight)
                                              for feed in feeds))
@@ -251,7 +251,7 @@ class Poller:
             summary.new_items += outcome.new_items
             summary.new_alerts += len(outcome.new_alerts)
         summary.seconds = time.monotonic() - started
-        await self._write(self.store.add_event, "poll_finished", detail=summary.line())
+        await self._write(self.store.add_event, "poll_finished", detail=summary.line(), now=self.clock())
         return summary
 
     async def _write(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

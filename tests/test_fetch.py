@@ -23,7 +23,8 @@ from faultserver import LAST_MODIFIED, FaultServer
 
 import crisiswatch.fetch as fetch_module
 from crisiswatch.config import Settings
-from crisiswatch.fetch import Fetcher, _decoder_for, _network_reason, human_size, parse_retry_after
+from crisiswatch.fetch import Fetcher, _decoder_for, _network_reason, parse_retry_after
+from crisiswatch.units import format_size as human_size
 
 FAST = Settings(timeout=1.0, max_feed_bytes=1_000_000)
 

@@ -143,11 +143,7 @@ def fish_script(parser: argparse.ArgumentParser, prog: str = PROG) -> str:
     return "\n".join(lines) + "\n"
 
 
-def script(shell: str, parser: argparse.ArgumentParser | None = None) -> str:
-    if parser is None:
-        from ..cli import build_parser
-
-        parser = build_parser()
+def script(shell: str, parser: argparse.ArgumentParser) -> str:
     if shell == "fish":
         return fish_script(parser)
     import shtab
@@ -160,5 +156,6 @@ def script(shell: str, parser: argparse.ArgumentParser | None = None) -> str:
 
 
 def run(ctx: Context) -> int:
-    sys.stdout.write(script(ctx.args.shell))
+    assert ctx.parser is not None, "cli.main hands the parser to every handler"
+    sys.stdout.write(script(ctx.args.shell, ctx.parser))
     return 0

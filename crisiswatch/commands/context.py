@@ -17,10 +17,15 @@ if TYPE_CHECKING:
 
 
 class Context:
-    """Resolves --config and --db once, lazily, for a handler."""
+    """Resolves --config and --db once, lazily, for a handler.
 
-    def __init__(self, args: argparse.Namespace) -> None:
+    ``parser`` is the whole command line's parser (``completion`` describes
+    it), handed in by ``cli.main`` so no command has to import the cli back.
+    """
+
+    def __init__(self, args: argparse.Namespace, parser: argparse.ArgumentParser | None = None) -> None:
         self.args = args
+        self.parser = parser
 
     @cached_property
     def config_path(self) -> Path:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlsplit
 
 from ..errors import CrisiswatchError
+from ..units import format_duration
 from .context import Context
 
 if TYPE_CHECKING:
@@ -117,13 +118,6 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], out: TextIO | 
         print("  ".join(cells).rstrip(), file=out)
 
 
-def _duration(seconds: float) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    return f"{seconds:g}s"
-
-
 def _load_for_edit(ctx: Context) -> Config | None:
     """The current config, or None when the file does not exist yet (``add`` then creates it)."""
     if not ctx.config_path.exists():
@@ -172,7 +166,7 @@ def run_list(ctx: Context) -> int:
         return 0
     rows = []
     for f in feeds:
-        interval = _duration(cfg.interval_for(f)) + ("" if f.interval is not None else " (default)")
+        interval = format_duration(cfg.interval_for(f)) + ("" if f.interval is not None else " (default)")
         rows.append([f.name + ("" if f.enabled else " [disabled]"), interval, ", ".join(f.tags), f.url])
     _table(["NAME", "INTERVAL", "TAGS", "URL"], rows)
     print(f"{len(feeds)} feeds in {ctx.config_path}", file=sys.stderr)
@@ -180,8 +174,8 @@ def run_list(ctx: Context) -> int:
 
 
 def run_add(ctx: Context) -> int:
-    from ..config import parse_duration
     from ..opml import clean_label, normalise_url
+    from ..units import parse_duration
 
     args = ctx.args
     url = args.url.strip()

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..fold import fold
-from ..models import iso, severity_rank, utcnow
+from ..models import from_iso, iso, severity_rank, utcnow
 from .connection import Connection
 
 
@@ -110,8 +110,7 @@ class Queries(Connection):
         counts = [0] * hours
         for row in self.conn.execute("SELECT substr(created, 1, 13) AS h, count(*) AS n FROM alerts "
                                      "WHERE created >= ? GROUP BY h", (iso(start),)):
-            idx = int((datetime.strptime(row["h"], "%Y-%m-%dT%H").replace(tzinfo=start.tzinfo) - start)
-                      .total_seconds() // 3600)
+            idx = int((from_iso(row["h"]) - start).total_seconds() // 3600)
             if 0 <= idx < hours:
                 counts[idx] = row["n"]
         return counts

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..identity import canonical_link, title_key
 from ..models import Assessment, ParsedItem, iso, raise_severity, severity_rank
+from ..units import format_duration
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -97,7 +98,7 @@ class StoryPolicy:
             if recent >= self.surge_feeds:
                 surge = 1
                 severity = raise_severity(severity)
-                window = _human_seconds(self.surge_window)
+                window = format_duration(self.surge_window)
                 event("surge", now=now, feed_id=feed_id, feed=feed_name, alert_id=alert["id"],
                       title=alert["title"], link=alert["link"], keywords="; ".join(keywords),
                       detail=f"story carried by {recent} outlets within {window}: {feeds}; "
@@ -137,14 +138,6 @@ class StoryPolicy:
                   keywords=keyword,
                   detail=f"keyword {keyword}: {row['mentions']} mentions this hour vs a baseline of "
                   f"{baseline:.1f}/h; severity raised to {severity}")
-
-
-def _human_seconds(seconds: float) -> str:
-    if seconds % 3600 == 0:
-        return f"{int(seconds // 3600)}h"
-    if seconds % 60 == 0:
-        return f"{int(seconds // 60)}m"
-    return f"{int(seconds)}s"
 
 
 __all__ = ["StoryPolicy"]

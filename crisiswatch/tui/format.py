@@ -29,12 +29,7 @@ UNSEEN_MARK = "●"
 @lru_cache(maxsize=8192)
 def parse_stamp(stamp: str | None) -> datetime | None:
     """Stored ``YYYY-MM-DDTHH:MM:SSZ`` → aware datetime; cached, as every visible row asks each repaint."""
-    if not stamp:
-        return None
-    try:
-        return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
-        return from_iso(stamp)
+    return from_iso(stamp)
 
 
 def age(stamp: str | None, now: datetime) -> str:

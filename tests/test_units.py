@@ -1,0 +1,58 @@
+"""Durations and sizes: one parser and one formatter each, and absurd values refused with a located message."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from crisiswatch.config import load_config
+from crisiswatch.errors import ConfigError
+from crisiswatch.units import format_duration, format_size, parse_duration, parse_size
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (20, "20s"), (0.5, "0.5s"), (60, "60s"), (120, "120s"), (299, "299s"),
+    (300, "5m"), (600, "10m"), (3600, "1h"), (5400, "90m"), (86400, "1d"), (172800, "2d"), (301, "301s"),
+])
+def test_format_duration(seconds: float, text: str) -> None:
+    assert format_duration(seconds) == text
+
+
+@pytest.mark.parametrize("text", ["20s", "0.5s", "120s", "5m", "90m", "1h", "2d"])
+def test_a_formatted_duration_reads_back_as_itself(text: str) -> None:
+    assert format_duration(parse_duration(text)) == text
+
+
+@pytest.mark.parametrize(("n", "text"), [(10_000_000, "10 MB"), (2_500_000, "2.5 MB"), (500_000, "500 KB"),
+                                          (12, "12 bytes"), (3 * 1000**3, "3 GB")])
+def test_format_size(n: int, text: str) -> None:
+    assert format_size(n) == text
+
+
+@pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan, 0, -5, "0s", 10**12, "400d", True])
+def test_absurd_durations_are_refused(value: object) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(value)
+
+
+@pytest.mark.parametrize("value", [math.inf, math.nan, 0, -1, 10**13, "2000GB", True])
+def test_absurd_sizes_are_refused(value: object) -> None:
+    with pytest.raises(ValueError):
+        parse_size(value)
+
+
+@pytest.mark.parametrize(("line", "key"), [
+    ("poll_interval = inf", "settings.poll_interval"),
+    ("timeout = nan", "settings.timeout"),
+    ("group_window = 1e300", "settings.group_window"),
+    ("max_feed_bytes = inf", "settings.max_feed_bytes"),
+    ("max_feed_bytes = 1e300", "settings.max_feed_bytes"),
+])
+def test_absurd_values_in_the_config_name_the_key(tmp_path: Path, line: str, key: str) -> None:
+    path = tmp_path / "feeds.toml"
+    path.write_text(f"[settings]\n{line}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as exc:
+        load_config(path)
+    assert key in str(exc.value) and str(path) in str(exc.value)
