@@ -24,7 +24,8 @@ def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CrisiswatchApp:
 
 
 async def settle(pilot: Pilot) -> None:
-    for _ in range(4):
+    # A key can set off a chain (cursor moved → alert marked seen → reload → header): several rounds.
+    for _ in range(6):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
 
@@ -123,7 +124,3 @@ def test_live_arrivals_light_120x40(snap_compare, app: CrisiswatchApp) -> None:
         await _live("j")(pilot)
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
-
-
-def test_help_120x40(snap_compare, app: CrisiswatchApp) -> None:
-    assert snap_compare(app, terminal_size=(120, 40), run_before=keys_then_settle("question_mark"))
