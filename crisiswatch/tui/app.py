@@ -146,6 +146,7 @@ class CrisiswatchApp(App[int]):
                              fixed_clock=self.fixed_clock, polling=poll)
         self.contrast_filter = ContrastFilter()
         self._local_writes = 0
+        self._offline_said = False
         self._marker: tuple[int, int] | None = None
         self._last_event_id = 0
         self._checking = False
@@ -213,7 +214,7 @@ class CrisiswatchApp(App[int]):
         poller = Poller(self.config, store, notifier=notifier)
         self._poller = poller
         try:
-            await poller.run(asyncio.Event(), on_error=lambda message: self.call_from_thread(
+            await poller.run(asyncio.Event(), on_summary=self._poll_summary, on_error=lambda message: self.call_from_thread(
                 self.notify, message, title="Polling", severity="error", timeout=20, markup=False))
         except asyncio.CancelledError:
             pass
@@ -226,6 +227,16 @@ class CrisiswatchApp(App[int]):
             if notifier is not None:
                 notifier.close()
             store.close()
+
+    def _poll_summary(self, summary: Any) -> None:
+        """Runs on the poller's thread: a poll where every feed failed to resolve says so, once per run of them."""
+        hint = summary.hint()
+        if hint and not self._offline_said:
+            self._offline_said = True
+            self.call_from_thread(self.notify, f"{hint} Check the connection; polling goes on at the usual interval.",
+                                  title="Polling", severity="error", timeout=30, markup=False)
+        elif not hint:
+            self._offline_said = False
 
     def stop_poller(self) -> None:
         """Cancel the poll loop; a feed mid-write finishes its transaction (each feed is atomic)."""
