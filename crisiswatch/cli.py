@@ -99,6 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _shown(exc: Exception) -> str:
+    """An error message as printed: URLs in it redacted, terminal controls removed (it may quote hostile text)."""
+    from .redact import redact_text
+    from .termsafe import multi_line
+
+    return multi_line(redact_text(str(exc)))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -108,10 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(ctx) or 0)
     except ConfigError as exc:
-        print(f"crisiswatch: config error: {exc}", file=sys.stderr)
+        print(f"crisiswatch: config error: {_shown(exc)}", file=sys.stderr)
         return 2
     except CrisiswatchError as exc:
-        print(f"crisiswatch: {exc}", file=sys.stderr)
+        print(f"crisiswatch: {_shown(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from .errors import ConfigError
 from .models import SEVERITIES
+from .termsafe import url_problem
 from .units import parse_duration, parse_size
 
 MATCH_MODES = ("word", "exact", "prefix")
@@ -36,6 +37,9 @@ class Settings:
     notify_command: tuple[str, ...] = ()
     notify_min_severity: str = "high"
     webhook_url: str | None = None
+    """An http(s) JSON receiver: an alias for the Apprise URL ``json(s)://`` on the same address."""
+    notify_urls: tuple[str, ...] = ()
+    """Apprise URLs (``json://``, ``ntfy://``, ``tgram://``, ``mailto://``…) told about every alert worth it."""
     surge_feeds: int = 3
     """A story carried by this many distinct feeds within ``surge_window`` is a surge."""
     surge_window: float = 3600.0
@@ -153,6 +157,14 @@ class _Reader:
         key = f" {keypath}:" if keypath else ""
         return ConfigError(f"{where}:{key} {problem}\n  fix: {fix}")
 
+    def refuse_controls(self, url: str, path: str, item: int | None = None) -> None:
+        """A URL holding a control, bidi or line-break character is refused, never repaired or printed."""
+        problem = url_problem(url)
+        if problem:
+            where = "" if item is None else f"item {item}: "
+            raise self.fail(path, f"{where}the URL {problem}; refused",
+                            "retype the URL by hand: an address never contains such characters")
+
     # -- typed getters -----------------------------------------------------
     def check_keys(self, table: dict[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
         for key in table:
@@ -200,8 +212,23 @@ class _Reader:
         for key in ("database", "user_agent", "webhook_url"):
             if key in raw:
                 values[key] = self.string(raw, key, f"settings.{key}")
-        if values.get("webhook_url") and not _is_http_url(values["webhook_url"]):
-            raise self.fail("settings.webhook_url", "must be an http(s) URL", 'write webhook_url = "https://…"')
+        if values.get("webhook_url"):
+            self.refuse_controls(values["webhook_url"], "settings.webhook_url")
+            if not _is_http_url(values["webhook_url"]):
+                raise self.fail("settings.webhook_url", "must be an http(s) URL", 'write webhook_url = "https://…"')
+        if "notify_urls" in raw:
+            urls = raw["notify_urls"]
+            if isinstance(urls, str):
+                urls = [urls]
+            if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
+                raise self.fail("settings.notify_urls", "must be a list of Apprise URLs",
+                                'write notify_urls = ["ntfy://ntfy.example.org/kosovo", "json://hooks.example.org/cw"]')
+            for i, url in enumerate(urls):
+                self.refuse_controls(url, "settings.notify_urls", i + 1)
+                if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://\S", url.strip()):
+                    raise self.fail("settings.notify_urls", f"item {i + 1} is not an Apprise URL (scheme://…)",
+                                    'write e.g. "ntfy://ntfy.example.org/kosovo"; see the Apprise wiki for services')
+            values["notify_urls"] = tuple(u.strip() for u in urls if u.strip())
         for key in ("max_connections", "per_host_connections", "surge_feeds", "surge_min_mentions"):
             if key in raw:
                 value = raw[key]
@@ -262,9 +289,11 @@ class _Reader:
                 raise self.fail(p, "must be a table", "write each feed under its own [[feeds]] header")
             self.check_keys(table, allowed, f"{p}.")
             url = (self.string(table, "url", f"{p}.url", required=True) or "").strip()
+            self.refuse_controls(url, f"{p}.url")
             if not _is_http_url(url):
                 raise self.fail(f"{p}.url", f"{url!r} is not an http(s) URL", 'write url = "https://example.org/feed.xml"')
-            name = (self.string(table, "name", f"{p}.name") or "").strip() or urlsplit(url).netloc
+            # The default name is the host alone: never the userinfo of https://user:pass@host/.
+            name = (self.string(table, "name", f"{p}.name") or "").strip() or (urlsplit(url).hostname or url)
             key = name.casefold()
             if key in names:
                 raise self.fail(

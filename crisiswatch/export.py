@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from .models import from_iso, iso, utcnow
 from .redact import redact_text
 from .sanitize import strip_unsafe
-from .store import Store
+from .store import Store, lists
 from .termsafe import one_line
 from .units import parse_duration
 
@@ -91,10 +91,6 @@ def parse_since(value: str | None, *, now: datetime | None = None) -> str | None
                          "or a duration like 24h or 7d") from None
 
 
-def _split(value: str | None) -> list[str]:
-    return [v for v in (value or "").split("; ") if v]
-
-
 _ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 """``json.dumps(obj, ensure_ascii=False)`` without building an encoder per row (same output)."""
 
@@ -147,7 +143,7 @@ def _json_batches(table: str, batches: Iterable[tuple[list[str], list[tuple[Any,
             out = dict(zip(keys, row if printable else [_clean(v) if isinstance(v, str) else v for v in row],
                            strict=True))
             for i, key in split:
-                out[key] = _split(row[i])
+                out[key] = lists.split(row[i])
             if surge >= 0:
                 out["surge"] = bool(row[surge])
             yield _ENCODE(out)

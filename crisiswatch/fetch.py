@@ -45,6 +45,7 @@ import httpx
 
 from .config import Settings
 from .models import FetchResult
+from .redact import redact_url
 from .sanitize import strip_unsafe
 from .units import format_duration, format_size
 
@@ -478,7 +479,7 @@ class Fetcher:
             return FetchResult(url, status=progress.status, error=f"corrupt compressed body: {_safe(str(exc), 120)}",
                                error_kind="http", elapsed=time.monotonic() - start)
         except Exception as exc:  # the contract is "never raises"; a bug must not stop other feeds
-            log.exception("unexpected error fetching %s", url)
+            log.exception("unexpected error fetching %s", redact_url(url))
             return FetchResult(url, error=f"unexpected error: {exc.__class__.__name__}: {_safe(str(exc), 120)}",
                                error_kind="network", elapsed=time.monotonic() - start)
         return _with_elapsed(result, time.monotonic() - start)

@@ -25,7 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 from .config import Config, Feed
 from .models import Assessment, FetchResult, ParsedFeed, from_iso, utcnow
+from .redact import redact_text
 from .store import FeedOutcome, Store
+from .termsafe import one_line
 from .worker import init_worker, parse_and_match, warm
 
 if TYPE_CHECKING:
@@ -56,10 +58,10 @@ class FeedReport:
 
     def line(self) -> str:
         code = str(self.http_status) if self.http_status is not None else "---"
-        text = f"{self.status:<12} {code:>3}  {self.name}: {self.items} items, {self.new_items} new, " \
+        text = f"{self.status:<12} {code:>3}  {one_line(self.name)}: {self.items} items, {self.new_items} new, " \
                f"{self.new_alerts} alerts, {self.seconds:.2f}s"
         if self.error:
-            text += f" — {self.error}"
+            text += f" — {one_line(redact_text(self.error))}"
         return text
 
 

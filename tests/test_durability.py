@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from feedgen import rss
 
+pytestmark = pytest.mark.slow  # real processes, killed and restarted: ~30 s together
+
 FEEDS = 30
 ITEMS = 40
 WORDS = ["KFOR patrol", "Ibar bridge", "weather", "markets", "roadblock", "football", "culture", "traffic"]

@@ -464,8 +464,12 @@ async def test_untrusted_certificate_is_rejected(tmp_path: Path) -> None:
 async def test_caller_cancellation_still_propagates(fault_server: FaultServer) -> None:
     """'Never raises' is about faults; shutting the poller down must still cancel a fetch."""
     async with Fetcher(Settings(timeout=5.0)) as f:
-        task = asyncio.create_task(f.fetch(fault_server.url("/stall-headers")))
-        await asyncio.sleep(0.1)
+        path = f"/stall-headers?tag=cancel-{time.monotonic_ns()}"
+        task = asyncio.create_task(f.fetch(fault_server.url(path)))
+        deadline = time.monotonic() + 5
+        while not any(r.path == path for r in fault_server.requests_to("/stall-headers")):  # in flight at the server
+            assert time.monotonic() < deadline, "the fetch never reached the server"
+            await asyncio.sleep(0.01)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

@@ -4,6 +4,7 @@ failures end up as events in a real SQLite file."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import sys
 import threading
@@ -66,6 +67,7 @@ class Receiver:
     def __init__(self, statuses: list[int] | None = None, delay: float = 0.0) -> None:
         self.bodies: list[bytes] = []
         self.headers: list[dict[str, str]] = []
+        self.paths: list[str] = []
         self.statuses = statuses or []
         self.delay = delay
         self.lock = threading.Lock()
@@ -77,6 +79,7 @@ class Receiver:
                 with receiver.lock:
                     receiver.bodies.append(body)
                     receiver.headers.append(dict(self.headers))
+                    receiver.paths.append(self.path)
                     status = receiver.statuses.pop(0) if receiver.statuses else 204
                 if receiver.delay:
                     time.sleep(receiver.delay)
@@ -188,11 +191,12 @@ def test_hanging_command_is_killed_after_timeout(db: Path, tmp_path: Path) -> No
     assert "timed out after 0.5s" in event["detail"]
 
 
-def test_webhook_gets_one_post_per_alert_with_the_alert_json(db: Path) -> None:
+def test_webhook_gets_one_apprise_json_post_per_alert(db: Path) -> None:
+    """webhook_url is an alias for Apprise's json://: one POST per alert at or above the threshold."""
     alerts = make_alerts(db, [("KFOR at Jarinje", "high"), ("Vučić on Banjska", "critical"),
                               ("quiet", "low")])
     with Receiver() as receiver:
-        notifier = Notifier(Settings(webhook_url=receiver.url), db, retry_delays=FAST)
+        notifier = Notifier(Settings(webhook_url=receiver.url + "?key=a%26b"), db, retry_delays=FAST)
         for alert in alerts:
             notifier.submit(alert)
         notifier.close(timeout=10)
@@ -200,20 +204,15 @@ def test_webhook_gets_one_post_per_alert_with_the_alert_json(db: Path) -> None:
     assert len(bodies) == 2
     first, second = bodies
     assert first == {
-        "id": alerts[0]["id"],
-        "time": alerts[0]["created"],
-        "published": alerts[0]["published"],
-        "severity": "high",
-        "keywords": ["Jarinje", "KFOR"],
-        "rules": [],
-        "feed": "Balkan Insight",
-        "title": "KFOR at Jarinje",
-        "link": "https://example.org/story/0?a=1&b=2",
-        "state": "new",
-        "text": "[HIGH] KFOR at Jarinje (Balkan Insight; Jarinje, KFOR) https://example.org/story/0?a=1&b=2",
+        "version": "1.0",
+        "title": "[HIGH] KFOR at Jarinje",
+        "message": "Balkan Insight · Jarinje, KFOR\nhttps://example.org/story/0?a=1&b=2",
+        "attachments": [],
+        "type": "warning",
     }
-    assert second["title"] == "Vučić on Banjska" and second["severity"] == "critical"
+    assert second["title"] == "[CRITICAL] Vučić on Banjska" and second["type"] == "failure"
     assert receiver.headers[0]["Content-Type"].startswith("application/json")
+    assert receiver.paths == ["/hook?key=a%26b"] * 2  # the address's own query survives the alias
     assert events(db, "webhook_failed") == []
 
 
@@ -284,7 +283,10 @@ def test_close_gives_up_on_backoff_at_the_deadline(db: Path) -> None:
     with Receiver(statuses=[500] * 10) as receiver:
         notifier = Notifier(Settings(webhook_url=receiver.url), db, retry_delays=(30.0, 30.0))
         notifier.submit(alert)
-        time.sleep(0.2)
+        deadline = time.monotonic() + 5
+        while not receiver.bodies:  # the first attempt has reached the receiver: the retry backs off for 30 s
+            assert time.monotonic() < deadline, "the webhook was never attempted"
+            time.sleep(0.01)
         started = time.monotonic()
         notifier.close(timeout=0.3)
         assert time.monotonic() - started < 3
@@ -315,3 +317,210 @@ def test_event_kept_when_alert_id_is_unknown(db: Path) -> None:
     notifier.close(timeout=10)
     [event] = events(db, "notify_failed")
     assert event["title"] == "ghost" and event["alert_id"] is None
+
+
+# -- Apprise: notify_urls, a second scheme, deadlines, redaction ------------------------------------------------
+
+
+class DripReceiver:
+    """A loopback receiver that answers a byte every ``interval`` seconds and never finishes."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.stop = threading.Event()
+        self.requests = 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                receiver.requests += 1
+                try:
+                    for ch in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 10_000:
+                        if receiver.stop.wait(receiver.interval):
+                            return
+                        self.wfile.write(bytes([ch]))
+                        self.wfile.flush()
+                except OSError:
+                    return
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
+
+    def __enter__(self) -> DripReceiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_notify_urls_reach_json_and_ntfy_receivers(db: Path) -> None:
+    [alert] = make_alerts(db, [("KFOR at Jarinje", "critical")])
+    with Receiver(statuses=[200, 200]) as receiver:  # ntfy wants 200 exactly
+        port = receiver.server.server_address[1]
+        urls = (f"json://127.0.0.1:{port}/hook", f"ntfy://127.0.0.1:{port}/kosovo")
+        notifier = Notifier(Settings(notify_urls=urls), db, retry_delays=FAST)
+        notifier.submit(alert)
+        notifier.close(timeout=10)
+    assert sorted(receiver.paths) == ["/", "/hook"]
+    by_path = {path: json.loads(body) for path, body in zip(receiver.paths, receiver.bodies, strict=True)}
+    assert by_path["/hook"]["title"] == "[CRITICAL] KFOR at Jarinje"
+    assert by_path["/"] == {"topic": "kosovo", "title": "[CRITICAL] KFOR at Jarinje",
+                            "message": "Balkan Insight · Jarinje, KFOR\nhttps://example.org/story/0?a=1&b=2"}
+    assert events(db, "notify_failed") == []
+
+
+def test_a_failing_notify_url_is_retried_then_an_event_without_its_secret(db: Path) -> None:
+    [alert] = make_alerts(db, [("KFOR at Jarinje", "high")])
+    with Receiver(statuses=[503, 503, 503]) as receiver:
+        port = receiver.server.server_address[1]
+        notifier = Notifier(Settings(notify_urls=(f"json://user:hunter2@127.0.0.1:{port}/T000/B000/SECRETPATH",)),
+                            db, retry_delays=FAST)
+        notifier.submit(alert)
+        notifier.close(timeout=10)
+    assert len(receiver.bodies) == 3
+    [event] = events(db, "notify_failed")
+    assert event["detail"] == f"json://127.0.0.1:{port}/…: HTTP 503 after 3 attempts"
+    assert event["alert_id"] == alert["id"]
+
+
+def test_webhook_failure_never_records_the_webhook_path(db: Path) -> None:
+    [alert] = make_alerts(db, [("KFOR at Jarinje", "high")])
+    with Receiver(statuses=[500] * 3) as receiver:
+        notifier = Notifier(Settings(webhook_url=receiver.url + "/services/T0/B0/XXXXSECRET"), db,
+                            retry_delays=FAST)
+        notifier.submit(alert)
+        notifier.close(timeout=10)
+    [event] = events(db, "webhook_failed")
+    assert "XXXXSECRET" not in event["detail"] and "/hook" not in event["detail"]
+    assert event["detail"].startswith("http://127.0.0.1:") and "/…: HTTP 500 after 3 attempts" in event["detail"]
+
+
+def test_a_dripping_receiver_is_cut_off_at_the_total_deadline(db: Path) -> None:
+    """A byte every 0.3 s defeats every socket read timeout; the per-attempt deadline still ends it."""
+    [alert] = make_alerts(db, [("KFOR at Jarinje", "high")])
+    with DripReceiver(0.3) as receiver:
+        notifier = Notifier(Settings(notify_urls=(f"json://127.0.0.1:{receiver.port}/slow",)), db,
+                            retry_delays=(0.01,), webhook_timeout=1.0)
+        started = time.monotonic()
+        notifier.submit(alert)
+        deadline = time.monotonic() + 20
+        while not events(db, "notify_failed") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        elapsed = time.monotonic() - started
+        notifier.close(timeout=1)
+    [event] = events(db, "notify_failed")
+    assert "no complete answer within 1s after 2 attempts" in event["detail"], event["detail"]
+    assert elapsed < 10
+    assert receiver.requests == 2
+
+
+def test_an_unknown_apprise_scheme_is_a_config_error(db: Path) -> None:
+    from crisiswatch.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"settings.notify_urls\[0\]: Apprise does not understand nosuch://…"):
+        Notifier(Settings(notify_urls=("nosuch://secret-token/x",)), db)
+
+
+def test_webhook_url_alias_maps_to_json_scheme() -> None:
+    from crisiswatch.notify import webhook_as_apprise
+
+    assert webhook_as_apprise("https://hooks.example.org/cw?token=a%26b&x=") == \
+        "jsons://hooks.example.org/cw?-token=a%26b&-x="
+    assert webhook_as_apprise("http://user:pw@127.0.0.1:8080") == "json://user:pw@127.0.0.1:8080/"
+
+
+def test_queue_overflow_is_one_dropped_event_and_shutdown_abandonment_is_recorded(db: Path,
+                                                                                  tmp_path: Path) -> None:
+    from crisiswatch.notify import QUEUE_SIZE
+
+    make_alerts(db, [("seed", "high")])
+    started_flag = tmp_path / "started"
+    hang = f"import pathlib, time; pathlib.Path({str(started_flag)!r}).touch(); time.sleep(60)"
+    notifier = Notifier(Settings(notify_command=(sys.executable, "-c", hang)), db, command_timeout=60)
+
+    def alert(n: int) -> dict[str, Any]:
+        return {"id": None, "severity": "high", "keywords": ["KFOR"], "feed": "X", "title": f"t{n}", "link": None}
+
+    notifier.submit(alert(0))
+    deadline = time.monotonic() + 30
+    while not started_flag.exists() and time.monotonic() < deadline:  # the first one is in delivery
+        time.sleep(0.02)
+    for n in range(1, QUEUE_SIZE + 25):
+        notifier.submit(alert(n))
+    started = time.monotonic()
+    notifier.close(timeout=0.5)
+    assert time.monotonic() - started < 8
+    [dropped] = events(db, "notify_dropped")
+    # One in delivery, QUEUE_SIZE waiting; the rest never fit.
+    assert dropped["detail"] == f"notify: 24 alerts dropped (queue full, {QUEUE_SIZE} waiting)"
+    abandoned = [e["detail"] for e in events(db, "notify_abandoned")]
+    assert abandoned == [f"{sys.executable}: killed at shutdown before it finished",
+                         f"notify: {QUEUE_SIZE} alerts not delivered before shutdown"], abandoned
+
+
+NOTIFY_SEND = """\
+#!{python}
+# A stand-in for notify-send with the same option parser shape (GNU style: options anywhere).
+import argparse, json, sys
+p = argparse.ArgumentParser(prog="notify-send")
+p.add_argument("--version", action="store_true")
+p.add_argument("-w", "--wait", action="store_true")
+p.add_argument("-a", "--app-name")
+p.add_argument("summary")
+p.add_argument("body", nargs="?")
+args = p.parse_intermixed_args()
+if args.version or args.wait:
+    print("notify-send 0.8.3")
+    sys.exit(0)
+with open({out!r}, "a", encoding="utf-8") as fh:
+    fh.write(json.dumps([args.app_name, args.summary, args.body]) + "\\n")
+"""
+
+
+def _readme_notify_command() -> list[str]:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    import re
+    import tomllib
+
+    lines = [m.group(0) for m in re.finditer(r"(?m)^notify_command\s*=.*$", readme)]
+    assert lines, "README shows no notify_command"
+    return [tomllib.loads(line.split("#")[0] if "]" in line.split("#")[0] else line)["notify_command"]
+            for line in lines]
+
+
+@pytest.mark.parametrize("title", ["--version", "-w", "--app-name=evil", "-", "--", "-a x"])
+def test_a_title_is_never_an_option_of_the_readme_template(db: Path, tmp_path: Path, title: str,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "shown.jsonl"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "notify-send"
+    fake.write_text(NOTIFY_SEND.format(python=sys.executable, out=str(out)), encoding="utf-8")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    [alert] = make_alerts(db, [(title, "critical")])
+    for template in _readme_notify_command():
+        out.unlink(missing_ok=True)
+        notifier = Notifier(Settings(notify_command=tuple(template)), db)
+        notifier.submit(alert)
+        notifier.close(timeout=10)
+        [(app, summary, body)] = read_calls(out)
+        shown = " ".join(str(v) for v in (summary, body) if v)
+        assert title.strip() in shown, (template, shown)
+        assert app in (None, "crisiswatch")
+    assert events(db, "notify_failed") == []
+
+
+def test_argv_keeps_the_template_shape() -> None:
+    alert = {"id": 1, "severity": "high", "keywords": [], "feed": "", "title": "-w", "link": None}
+    argv = build_argv(["notify-send", "{title}", "{link}", "x{title}", "{feed}"], alert)
+    assert argv == ["notify-send", " -w", "", "x-w", ""]

@@ -147,6 +147,7 @@ def test_stalling_feeds_cost_at_most_the_deadline(fault_server: FaultServer, tmp
     assert elapsed < 1.0 + 3.0, elapsed  # the stalls last 30 s: finishing at all proves the deadline
 
 
+@pytest.mark.slow
 def test_a_big_feed_parses_off_the_loop(fault_server: FaultServer, tmp_path: Path) -> None:
     """A 5 MB feed is parsed in the process pool; slow small feeds still meet a tight deadline."""
     feeds = [("big", fault_server.url("/big?mb=5"))]

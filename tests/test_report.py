@@ -378,3 +378,17 @@ def test_completion_knows_the_report_command(shell: str) -> None:
     text = script(shell, build_parser())
     for word in ("report", "--since", "--until", "--tz", "--top"):
         assert word in text
+
+
+def test_the_shipped_example_is_a_current_self_contained_report() -> None:
+    docs = Path(__file__).parent.parent / "docs"
+    page = _Page()
+    page.feed((docs / "report-example.html").read_text(encoding="utf-8"))
+    names = [t for t, _ in page.tags]
+    assert "script" not in names and "link" not in names and not [a for _, a in page.tags if "src" in a]
+    assert [a["id"] for t, a in page.tags if t == "section"] == [
+        "coverage", "headline", "pinned", "top", "timeline", "mentions", "failing"]
+    assert [a["id"] for t, a in page.tags if t == "svg"] == ["chart-alerts", "chart-mentions"]
+    assert (docs / "report-example.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert "docs/report-example.html" in readme and "docs/report-example.png" in readme

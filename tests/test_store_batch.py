@@ -459,7 +459,13 @@ def test_a_poll_cancelled_mid_batch_does_not_hang_the_next(fault_server: FaultSe
     try:
         with pytest.raises(TimeoutError):
             asyncio.run(asyncio.wait_for(poller.poll_once(), 0.3))
-        time.sleep(1.0)  # the writer finishes that batch against the closed loop
+        deadline = time.monotonic() + 10
+        while True:  # the writer finishes that batch against the closed loop
+            with poller._pending_lock:
+                if not poller._draining:
+                    break
+            assert time.monotonic() < deadline, "the writer thread never finished its batch"
+            time.sleep(0.01)
         summary = asyncio.run(asyncio.wait_for(poller.poll_once(), 30))
     finally:
         poller.close()

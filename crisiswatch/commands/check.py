@@ -26,12 +26,17 @@ def register(sub: argparse._SubParsersAction, formatter: type[argparse.HelpForma
 
 
 def run(ctx: Context) -> int:
+    from ..termsafe import one_line
+
     config = ctx.config
     enabled = sum(1 for f in config.feeds if f.enabled)
-    print(f"config: {ctx.config_path.resolve()}")
-    print(f"database: {ctx.db_path}{_database_summary(ctx)}")
+    print(f"config: {one_line(ctx.config_path.resolve())}")
+    print(f"database: {one_line(ctx.db_path)}{_database_summary(ctx)}")
     print(f"ok: {len(config.feeds)} feeds ({enabled} enabled), {len(config.keywords)} keywords "
           f"({sum(len(k.aliases) for k in config.keywords)} aliases), {len(config.rules)} rules")
+    notify = _notifications(config)
+    if notify:
+        print(f"notify: {notify}")
     if not ctx.args.probe:
         return 0
     import asyncio
@@ -41,6 +46,19 @@ def run(ctx: Context) -> int:
     failed = sum(1 for r in rows if r[1] != "ok")
     print(f"\n{len(rows) - failed} of {len(rows)} feeds ok", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _notifications(config: Config) -> str:
+    """The notification channels, each URL checked by Apprise and shown redacted ('' when none)."""
+    from ..notify import configured, targets
+    from ..termsafe import one_line
+
+    settings = config.settings
+    if not configured(settings):
+        return ""
+    shown = [f"command {one_line(settings.notify_command[0])}"] if settings.notify_command else []
+    shown += [t.shown for t in targets(settings)]  # a URL Apprise cannot use: ConfigError, exit 2
+    return f"{', '.join(shown)} (at or above {settings.notify_min_severity})"
 
 
 def _database_summary(ctx: Context) -> str:
@@ -63,20 +81,22 @@ async def _probe(config: Config) -> list[tuple[str, str, str, str, str, str]]:
     from ..fetch import Fetcher
     from ..models import iso, utcnow
     from ..parse import parse_feed
+    from ..redact import redact_text, redact_url
 
     async def one(fetcher: Fetcher, feed: Feed) -> tuple[str, str, str, str, str, str]:
         started = time.monotonic()
         result = await fetcher.fetch(feed.url)
         status = str(result.status) if result.status is not None else "---"
         if not result.ok or result.body is None:
-            return (feed.name, "error", status, "", "", f"{time.monotonic() - started:.2f}s  {result.error}")
+            return (feed.name, "error", status, "", "",
+                    f"{time.monotonic() - started:.2f}s  {redact_text(result.error)}")
         parsed = await asyncio.to_thread(parse_feed, result.body, content_type=result.content_type,
                                          url=result.url, fetched_at=utcnow())
         elapsed = f"{time.monotonic() - started:.2f}s"
         if parsed.error:
-            return (feed.name, "error", status, "", "", f"{elapsed}  {parsed.error}")
+            return (feed.name, "error", status, "", "", f"{elapsed}  {redact_text(parsed.error)}")
         newest = max((i.published for i in parsed.items), default=None)
-        note = f"  moved permanently to {result.moved_to}" if result.moved_to else ""
+        note = f"  moved permanently to {redact_url(result.moved_to)}" if result.moved_to else ""
         return (feed.name, "ok", status, str(len(parsed.items)), iso(newest) or "", elapsed + note)
 
     async with Fetcher(config.settings) as fetcher:
@@ -84,12 +104,12 @@ async def _probe(config: Config) -> list[tuple[str, str, str, str, str, str]]:
 
 
 def _print_table(rows: list[tuple[str, ...]]) -> None:
-    from ..sanitize import strip_unsafe
+    from ..termsafe import one_line
 
+    rows = [tuple(one_line(c) for c in row) for row in rows]  # names, errors and URLs are the network's text
     header = ("feed", "result", "http", "items", "newest item", "time")
     widths = [max(len(header[i]), *(len(r[i]) for r in rows)) if rows else len(header[i]) for i in range(5)]
     print()
     print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=False)) + "  " + header[5])
-    for r in ((strip_unsafe(c) for c in row) for row in rows):
-        r = tuple(r)
+    for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[5])

@@ -136,6 +136,30 @@ def _edit(ctx: Context, edit: Callable[[str], str]) -> Config:
         raise CrisiswatchError(f"{ctx.config_path}: cannot write: {exc.strerror or exc}", 1) from None
 
 
+def _shown(text: object) -> str:
+    """A name or tag as printed: one inert line (config and OPML text is hostile)."""
+    from ..termsafe import one_line
+
+    return one_line(text)
+
+
+def _shown_url(url: str) -> str:
+    """A URL as printed: its password or API key redacted, one inert line."""
+    from ..redact import redact_url
+    from ..termsafe import one_line
+
+    return one_line(redact_url(url))
+
+
+def _refuse_controls(url: str, what: str) -> None:
+    """A URL with a control, bidi or line-break character is refused before anything else happens."""
+    from ..termsafe import url_problem
+
+    problem = url_problem(url)
+    if problem:
+        raise CrisiswatchError(f"{what}: the URL {problem}; refused (retype it by hand)", 2)
+
+
 def _is_http_url(url: str) -> bool:
     parts = urlsplit(url)
     return parts.scheme in ("http", "https") and bool(parts.netloc)
@@ -161,15 +185,16 @@ def run_list(ctx: Context) -> int:
     cfg = ctx.config
     feeds: list[Feed] = [f for f in cfg.feeds if not ctx.args.tag or ctx.args.tag in f.tags]
     if not feeds:
-        print(f"no feeds in {ctx.config_path}" + (f" tagged {ctx.args.tag!r}" if ctx.args.tag else ""),
+        print(f"no feeds in {_shown(ctx.config_path)}" + (f" tagged {ctx.args.tag!r}" if ctx.args.tag else ""),
               file=sys.stderr)
         return 0
     rows = []
     for f in feeds:
         interval = format_duration(cfg.interval_for(f)) + ("" if f.interval is not None else " (default)")
-        rows.append([f.name + ("" if f.enabled else " [disabled]"), interval, ", ".join(f.tags), f.url])
+        rows.append([_shown(f.name) + ("" if f.enabled else " [disabled]"), interval, _shown(", ".join(f.tags)),
+                     _shown_url(f.url)])
     _table(["NAME", "INTERVAL", "TAGS", "URL"], rows)
-    print(f"{len(feeds)} feeds in {ctx.config_path}", file=sys.stderr)
+    print(f"{len(feeds)} feeds in {_shown(ctx.config_path)}", file=sys.stderr)
     return 0
 
 
@@ -179,8 +204,10 @@ def run_add(ctx: Context) -> int:
 
     args = ctx.args
     url = args.url.strip()
+    _refuse_controls(url, "feeds add")
     if not _is_http_url(url):
-        raise CrisiswatchError(f"{url!r} is not an http(s) URL; write it like https://example.org/feed.xml", 2)
+        raise CrisiswatchError(f"{_shown_url(url)!r} is not an http(s) URL; write it like "
+                               "https://example.org/feed.xml", 2)
     interval = None
     if args.interval:
         try:
@@ -207,15 +234,16 @@ def run_add(ctx: Context) -> int:
             )
         except DiscoveryError as exc:
             raise CrisiswatchError(f"{exc} (use --no-discover to add the URL as it is)", 1) from None
+        _refuse_controls(found.url, f"the feed linked from {_shown_url(url)}")
         if found.via_page:
-            print(f"found feed {found.url}", file=sys.stderr)
+            print(f"found feed {_shown_url(found.url)}", file=sys.stderr)
         url = found.url
         name = name or found.title
     name = name or _host(url)
 
     for f in feeds:
         if normalise_url(f.url) == normalise_url(url):
-            raise CrisiswatchError(f"already there: {f.name!r} has the URL {f.url}", 1)
+            raise CrisiswatchError(f"already there: {_shown(f.name)!r} has the URL {_shown_url(f.url)}", 1)
     taken = {f.name.casefold() for f in feeds}
     if name.casefold() in taken:
         if args.name:
@@ -226,7 +254,8 @@ def run_add(ctx: Context) -> int:
 
     created = not ctx.config_path.exists()
     _edit(ctx, lambda text: add_feed(text, name=name, url=url, interval=interval, tags=args.tag))
-    print(f"added {name!r} {url}" + (f" (created {ctx.config_path})" if created else f" to {ctx.config_path}"))
+    where = f" (created {_shown(ctx.config_path)})" if created else f" to {_shown(ctx.config_path)}"
+    print(f"added {_shown(name)!r} {_shown_url(url)}{where}")
     return 0
 
 
@@ -238,12 +267,14 @@ def run_remove(ctx: Context) -> int:
     removed = next((f for f in ctx.config.feeds if f.name.casefold() == name.strip().casefold()), None)
     _edit(ctx, lambda text: remove_feed(text, name))
     label = removed.name if removed else name
-    print(f"removed {label!r} from {ctx.config_path} (its stored items and alerts stay in the database)")
+    print(f"removed {_shown(label)!r} from {_shown(ctx.config_path)} (its stored items and alerts stay in the "
+          "database)")
     return 0
 
 
 def run_import(ctx: Context) -> int:
     from ..opml import OpmlError, normalise_url, parse_opml
+    from ..termsafe import url_problem
 
     args = ctx.args
     label = "<stdin>" if args.file == "-" else args.file
@@ -268,6 +299,10 @@ def run_import(ctx: Context) -> int:
     for entry in entries:
         key = normalise_url(entry.url)
         title = entry.title
+        problem = url_problem(entry.url)
+        if problem:
+            skipped.append((title or "(untitled)", entry.url, f"refused: the URL {problem}"))
+            continue
         if not _is_http_url(entry.url):
             skipped.append((title or entry.url, entry.url, "not an http(s) URL"))
             continue
@@ -287,13 +322,13 @@ def run_import(ctx: Context) -> int:
 
         _edit(ctx, lambda text: add_feeds(text, added))
     verb = "would add" if args.dry_run else "added"
-    print(f"{verb} {len(added)} feeds, skipped {len(skipped)} ({len(entries)} in {label})")
+    print(f"{verb} {len(added)} feeds, skipped {len(skipped)} ({len(entries)} in {_shown(label)})")
     for feed in added:
-        print(f"  + {feed['name']}  {feed['url']}")
+        print(f"  + {_shown(feed['name'])}  {_shown_url(str(feed['url']))}")
     for old, new in renamed:
-        print(f"  ~ {old!r} renamed {new!r} (name already used by another URL)")
+        print(f"  ~ {_shown(old)!r} renamed {_shown(new)!r} (name already used by another URL)")
     for title, url, why in skipped:
-        print(f"  - {title}  {url}  ({why})")
+        print(f"  - {_shown(title)}  {_shown_url(url)}  ({why})")
     return 0
 
 

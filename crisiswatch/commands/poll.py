@@ -78,9 +78,9 @@ def run(ctx: Context) -> int:
 
 
 def _notifier(ctx: Context) -> Notifier | None:
-    settings = ctx.config.settings
-    if not settings.notify_command and not settings.webhook_url:
-        return None
-    from ..notify import Notifier
+    from ..notify import Notifier, configured
 
-    return Notifier(settings, ctx.db_path)
+    settings = ctx.config.settings
+    if not configured(settings):
+        return None
+    return Notifier(settings, ctx.db_path)  # an Apprise URL it cannot use is a ConfigError (exit 2)

@@ -24,4 +24,9 @@ def register(sub: argparse._SubParsersAction, formatter: type[argparse.HelpForma
 def run(ctx: Context) -> int:
     from ..tui.app import run_app
 
+    if not ctx.args.no_poll:
+        from ..notify import configured, targets
+
+        if configured(ctx.config.settings):
+            targets(ctx.config.settings)  # a notify URL Apprise cannot use: a config error before the screen opens
     return run_app(ctx.config, ctx.db_path, poll=not ctx.args.no_poll)

@@ -8,12 +8,14 @@ order, so two reports of the same database diff cleanly.
 
 from __future__ import annotations
 
+import heapq
 import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from ..models import SEVERITIES, from_iso, iso
+from ..store import lists
 from ..store import report_queries as queries
 from .period import Period
 
@@ -133,10 +135,6 @@ class Report:
     failing: list[FailingFeed] = field(default_factory=list)
 
 
-def _split(value: str | None) -> list[str]:
-    return [v for v in (value or "").split("; ") if v]
-
-
 def _when(value: str | None) -> datetime:
     return from_iso(value) or datetime.min.replace(tzinfo=UTC)
 
@@ -205,7 +203,7 @@ def _stories(conn: sqlite3.Connection, rows: list[dict], until: str) -> list[Sto
     return [Story(id=r["id"], title=r["title"], link=r["link"], severity=r["severity"], state=r["state"],
                   first_seen=_when(r["created"]), last_activity=_when(r["last"]),
                   outlet_count=max(r["feed_count"], len(outlets[r["id"]])), outlets=outlets[r["id"]],
-                  keywords=_split(r["keywords"]), rules=_split(r["rules"]), surge=bool(r["surge"]),
+                  keywords=lists.split(r["keywords"]), rules=lists.split(r["rules"]), surge=bool(r["surge"]),
                   surge_reasons=reasons[r["id"]]) for r in rows]
 
 
@@ -274,11 +272,28 @@ def build_report(conn: sqlite3.Connection, period: Period, *, now: datetime,
             if index is not None:
                 per_bin[severity][index] += n
 
-    pinned_rows = queries.stories(conn, since, until, state="pinned", limit=PINNED_LIMIT)
-    pinned_total = queries.count_stories(conn, since, until, state="pinned") if len(pinned_rows) >= PINNED_LIMIT \
-        else len(pinned_rows)
-    top_rows = queries.stories(conn, since, until, state="new", limit=top) if top > 0 else []
-    top_total = queries.count_stories(conn, since, until, state="new")
+    # One pass over the active stories ranks both lists and counts them; only the shown rows are kept.
+    ranked: dict[str, list[tuple[int, int, str, int]]] = {"pinned": [], "new": []}
+    counts = {"pinned": 0, "new": 0}
+    limits = {"pinned": PINNED_LIMIT, "new": top}
+    for alert_id, state, rank, outlets, last in queries.active_stories(conn, since, until):
+        if state not in counts:
+            continue  # dismissed
+        counts[state] += 1
+        heap = ranked[state]
+        key = (rank, outlets, last, alert_id)
+        if len(heap) < limits[state]:
+            heapq.heappush(heap, key)
+        elif limits[state] and key > heap[0]:
+            heapq.heapreplace(heap, key)
+    shown = {state: [k[3] for k in sorted(heap, reverse=True)] for state, heap in ranked.items()}
+    last_activity = {k[3]: k[2] for heap in ranked.values() for k in heap}
+    rows = queries.alerts_by_id(conn, shown["pinned"] + shown["new"])
+    for alert_id, row in rows.items():
+        row["last"] = last_activity[alert_id]
+    pinned_rows = [rows[i] for i in shown["pinned"] if i in rows]
+    top_rows = [rows[i] for i in shown["new"] if i in rows]
+    pinned_total, top_total = counts["pinned"], counts["new"]
     headline = Headline(
         alerts=sum(by_severity.values()), by_severity=by_severity,
         surges=queries.count_events(conn, "surge", since, until),

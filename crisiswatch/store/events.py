@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..models import iso, utcnow
+from ..redact import redact_text
 from .connection import Connection
 
 EVENT_KINDS: dict[str, str] = {
@@ -23,8 +24,10 @@ EVENT_KINDS: dict[str, str] = {
     "alert_dismissed": "the user dismissed an alert",
     "alert_restored": "the user restored a dismissed alert",
     "export": "the user exported data (detail: what and where)",
-    "notify_failed": "the notify command failed (detail: why)",
-    "webhook_failed": "the webhook could not be delivered after retries (detail: why)",
+    "notify_failed": "a notification (the notify command or a notify_urls service) failed (detail: where, why)",
+    "notify_dropped": "notifications were dropped because the queue was full (detail: how many, which channel)",
+    "notify_abandoned": "notifications still queued at shutdown were not delivered (detail: how many)",
+    "webhook_failed": "the webhook_url could not be delivered after retries (detail: why)",
     "caught_up": "the user marked every alert seen (C in the dashboard; detail: how many)",
 }
 """The stable event kinds, documented in the README."""
@@ -40,6 +43,9 @@ class Events(Connection):
         if feed is None and feed_id is not None:
             row = self.conn.execute("SELECT name FROM feeds WHERE id = ?", (feed_id,)).fetchone()
             feed = row[0] if row else None
+        # The one place events are written: a URL's password or token in a detail (a redirect
+        # target, an error message naming the URL) never reaches the log, the TUI or an export.
+        detail = redact_text(detail)
         cur = self.conn.execute(
             "INSERT INTO events (time, kind, feed_id, feed, alert_id, item_id, title, link, keywords, detail) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from ..errors import StoreError
 from ..fold import fold
 from ..models import Assessment, FetchResult, ParsedFeed, ParsedItem, iso, severity_rank, utcnow
+from ..redact import redact_text
+from . import lists
 from .connection import explain_sqlite
 from .events import Events
 from .queries import Queries
@@ -193,6 +195,8 @@ class Ingest(Queries, Events):
                 return FeedOutcome("error", error="feed no longer exists")
             was_failing = feed["failures"] > 0
             error = result.error or (parsed.error if parsed is not None else None)
+            if error:
+                error = redact_text(error)  # stored as last_error, shown by the TUI and `poll -v`
             updates: dict[str, Any] = {"last_fetch": stamp, "next_poll": iso(next_poll),
                                        "fetch_count": feed["fetch_count"] + 1}
             if result.status is not None:
@@ -261,12 +265,12 @@ class Ingest(Queries, Events):
             self.conn.execute("UPDATE items SET alert_id = ? WHERE id = ?", (alert_id, item_id))
             policy.group_into(self.conn, self._event, existing, feed_id, feed_name, item, assessment, now)
         else:
-            keywords = "; ".join(assessment.keywords)
+            keywords = lists.join(assessment.keywords)
             cur = self.conn.execute(
                 "INSERT INTO alerts (item_id, created, published, severity, rank, keywords, rules, feeds, title, "
                 "link) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (item_id, stamp, iso(item.published), assessment.severity, severity_rank(assessment.severity),
-                 keywords, "; ".join(assessment.rules), feed_name, item.title, item.link),
+                 keywords, lists.join(assessment.rules), feed_name, item.title, item.link),
             )
             alert_id = int(cur.lastrowid or 0)
             created = True

@@ -9,6 +9,7 @@ from typing import Any
 from ..fold import fold
 from ..models import from_iso, iso, severity_rank, utcnow
 from .connection import Connection
+from .lists import split, with_lists
 
 
 class Queries(Connection):
@@ -35,23 +36,12 @@ class Queries(Connection):
             "JOIN feeds f ON f.id = i.feed_id WHERE a.id = ?", (alert_id,))
         if row is None:
             return None
-        row["keywords_list"] = [k for k in row["keywords"].split("; ") if k]
-        return row
+        return with_lists(row)
 
     def count_alerts(self, *, min_severity: str = "low", show_dismissed: bool = False, sort: str = "time",
                      query: Any = None) -> int:
         where, params = self._alert_where(min_severity, show_dismissed, query)
         return int(self.conn.execute(f"SELECT count(*) FROM alerts WHERE {where}", params).fetchone()[0])  # noqa: S608
-
-    def alerts_page(self, offset: int = 0, limit: int = 100, *, min_severity: str = "low",
-                    show_dismissed: bool = False, sort: str = "time", query: Any = None) -> list[dict[str, Any]]:
-        """Pinned first, then the newest story first (or most severe first); a page at a time."""
-        where, params = self._alert_where(min_severity, show_dismissed, query)
-        return self._all(
-            f"SELECT {self._ALERT_COLS} FROM alerts WHERE {where} "  # noqa: S608
-            f"ORDER BY (state = 'pinned') DESC, {self._ORDERS[sort]} LIMIT ? OFFSET ?",
-            [*params, limit, offset],
-        )
 
     def count_items(self) -> int:
         row = self.conn.execute("SELECT max(id) FROM items").fetchone()
@@ -59,30 +49,24 @@ class Queries(Connection):
             return 0
         return int(self.conn.execute("SELECT count(*) FROM items").fetchone()[0])
 
-    def items_page(self, offset: int = 0, limit: int = 100, *, query: str | None = None) -> list[dict[str, Any]]:
-        """Headlines newest first, or full-text search results (FTS5) when ``query`` is given."""
-        cols = self._ITEM_COLS
-        if query:
-            return self._all(
-                f"SELECT {cols} FROM items_fts JOIN items i ON i.id = items_fts.rowid "  # noqa: S608 - constant
-                "JOIN feeds f ON f.id = i.feed_id LEFT JOIN alerts a ON a.id = i.alert_id "
-                "WHERE items_fts MATCH ? ORDER BY i.published DESC LIMIT ? OFFSET ?",
-                (fts_query(fold(query)), limit, offset))
-        return self._all(
-            f"SELECT {cols} FROM items i JOIN feeds f ON f.id = i.feed_id LEFT JOIN alerts a ON a.id = i.alert_id "  # noqa: S608
-            "ORDER BY i.published DESC, i.id DESC LIMIT ? OFFSET ?", (limit, offset))
-
 
     def item(self, item_id: int) -> dict[str, Any] | None:
-        return self._one(
+        """One item with its alert's severity, state, keywords and rules (``None`` and ``[]`` without one)."""
+        row = self._one(
             "SELECT i.*, f.name AS feed, a.severity, a.state, a.keywords, a.rules, a.feeds AS alert_feeds "
             "FROM items i JOIN feeds f ON f.id = i.feed_id LEFT JOIN alerts a ON a.id = i.alert_id WHERE i.id = ?",
             (item_id,))
+        if row is not None:
+            with_lists(row)
+            row["alert_feeds_list"] = tuple(split(row["alert_feeds"]))
+        return row
 
     def events_tail(self, limit: int = 200, *, after_id: int = 0) -> list[dict[str, Any]]:
         """The newest events (oldest first in the returned list), optionally only those after ``after_id``."""
         rows = self._all("SELECT * FROM events WHERE id > ? ORDER BY id DESC LIMIT ?", (after_id, limit))
         rows.reverse()
+        for row in rows:
+            row["keywords_list"] = tuple(split(row["keywords"]))
         return rows
 
     def status(self, *, disabled: Sequence[str] = ()) -> dict[str, Any]:
@@ -166,10 +150,10 @@ class Queries(Connection):
                 yield keys, batch
 
     # -- dashboard paging ----------------------------------------------------
-    # ``alerts_page``/``items_page`` sort or join every skipped row, which costs
-    # 130 ms at offset 25,000 of 50,000 alerts and 0.7 s at offset 999,900 of
-    # 1M items. These windows seek through covering indexes first and join
-    # only the rows shown, so any scroll position answers in a few ms.
+    # A plain ORDER BY ... LIMIT ? OFFSET ? sorts or joins every skipped row,
+    # which costs 130 ms at offset 25,000 of 50,000 alerts and 0.7 s at offset
+    # 999,900 of 1M items. These pages seek through covering indexes first and
+    # join only the rows shown, so any scroll position answers in a few ms.
     _ALERT_COLS = ("id, created, published, severity, keywords, rules, feeds, feed_count, title, link, state, "
                    "surge, item_id, seen_at")
     _ITEM_COLS = ("i.id, i.feed_id, f.name AS feed, i.published, i.fetched, i.title, i.link, i.alert_id, "
@@ -179,18 +163,25 @@ class Queries(Connection):
         return int(self.conn.execute("SELECT count(*) FROM alerts WHERE state = 'pinned' AND rank >= ?",
                                      (severity_rank(min_severity),)).fetchone()[0])
 
-    def alerts_window(self, offset: int = 0, limit: int = 100, *, min_severity: str = "low",
-                      show_dismissed: bool = False, sort: str = "time", query: Any = None,
-                      pinned: int | None = None) -> list[dict[str, Any]]:
-        """Same rows and order as :meth:`alerts_page`, without sorting every row first.
+    def alerts_page(self, offset: int = 0, limit: int = 100, *, min_severity: str = "low",
+                    show_dismissed: bool = False, sort: str = "time", query: Any = None,
+                    pinned: int | None = None) -> list[dict[str, Any]]:
+        """Alerts at or above ``min_severity``: pinned first, then the newest story first (``sort="time"``,
+        by the item's own clamped published time) or the most severe first; a page at a time.
 
         Pinned and unpinned are read apart, each walking the (published, id) or
         (rank, published, id) index, so any scroll position answers in a few ms.
-        ``pinned`` is :meth:`pinned_count` when the caller already has it.
+        A search (``query``, a :class:`~crisiswatch.search.SearchPlan`) filters
+        first. Each row has the stored ``keywords``/``rules``/``feeds`` strings
+        and their lists (``keywords_list``…). ``pinned`` is :meth:`pinned_count`
+        when the caller already has it.
         """
         if query is not None:
-            return self.alerts_page(offset, limit, min_severity=min_severity, show_dismissed=show_dismissed,
-                                    sort=sort, query=query)
+            where, params = self._alert_where(min_severity, show_dismissed, query)
+            return [with_lists(row) for row in self._all(
+                f"SELECT {self._ALERT_COLS} FROM alerts WHERE {where} "  # noqa: S608
+                f"ORDER BY (state = 'pinned') DESC, {self._ORDERS[sort]} LIMIT ? OFFSET ?",
+                [*params, limit, offset])]
         rank = severity_rank(min_severity)
         order = self._ORDERS[sort]
         if pinned is None:
@@ -204,20 +195,26 @@ class Queries(Connection):
             states = "state != 'pinned'" if show_dismissed else "state = 'new'"
             rows += self._all(f"SELECT {self._ALERT_COLS} FROM alerts WHERE {states} AND rank >= ? "  # noqa: S608
                               f"ORDER BY {order} LIMIT ? OFFSET ?", (rank, rest, max(0, offset - pinned)))
-        return rows
+        return [with_lists(row) for row in rows]
 
-    def items_window(self, offset: int = 0, limit: int = 100) -> list[dict[str, Any]]:
-        """Same rows and order as ``items_page(offset, limit)``: the offset walks the covering index only."""
+    def items_page(self, offset: int = 0, limit: int = 100, *, query: str | None = None) -> list[dict[str, Any]]:
+        """Headlines newest first, or full-text search results (FTS5, newest first) for ``query``.
+
+        Without a query the offset walks the covering index only.
+        """
+        if query:
+            return self._all(
+                f"SELECT {self._ITEM_COLS} FROM items_fts JOIN items i ON i.id = items_fts.rowid "  # noqa: S608 - constant
+                "JOIN feeds f ON f.id = i.feed_id LEFT JOIN alerts a ON a.id = i.alert_id "
+                "WHERE items_fts MATCH ? ORDER BY i.published DESC LIMIT ? OFFSET ?",
+                (fts_query(fold(query)), limit, offset))
         return self._all(
-            f"SELECT {self._ITEM_COLS} FROM (SELECT id FROM items ORDER BY published DESC, id DESC LIMIT ? OFFSET ?) w "  # noqa: S608
+            f"SELECT {self._ITEM_COLS} "  # noqa: S608 - constant
+            "FROM (SELECT id FROM items ORDER BY published DESC, id DESC LIMIT ? OFFSET ?) w "
             "JOIN items i ON i.id = w.id JOIN feeds f ON f.id = i.feed_id LEFT JOIN alerts a ON a.id = i.alert_id "
             "ORDER BY i.published DESC, i.id DESC", (limit, offset))
 
-    # -- seen state, ordering and search for the dashboard (tui) ----------------------------------
-    # An alert is *seen* once the user opened, pinned or dismissed it or moved the cursor
-    # onto it; ``seen_at`` stays NULL until then, so what arrived while nobody looked stays
-    # unseen. Seeing one alert is not an event (it happens on every key press); catching
-    # up on all of them is (``caught_up``).
+    # -- order, unseen positions and search for the dashboard -------------------------------------
     _ORDERS = {"time": "published DESC, id DESC", "severity": "rank DESC, published DESC, id DESC"}
     """Within pinned and within the rest: newest story first by its own (clamped) published time."""
 

@@ -38,8 +38,6 @@ WITH act AS (
 """
 """Stories active in the period: raised, carried by another outlet, surging or pinned in it."""
 
-_STORY_COLS = ("a.id, a.title, a.link, a.severity, a.rank, a.state, a.created, a.published, a.keywords, a.rules, "
-               "a.feed_count, a.surge, act.last")
 
 
 def _rows(conn: sqlite3.Connection, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
@@ -87,16 +85,29 @@ def outlets_in_period(conn: sqlite3.Connection, since: str, until: str) -> int:
                             (since, until)).fetchone()[0])
 
 
-def stories(conn: sqlite3.Connection, since: str, until: str, *, state: str, limit: int) -> list[dict[str, Any]]:
-    """Active stories in ``state``, ranked: severity, then number of outlets, then latest activity."""
-    return _rows(conn, f"{_ACTIVE} SELECT {_STORY_COLS} FROM act JOIN alerts a ON a.id = act.alert_id "  # noqa: S608 - constants
-                       "WHERE a.state = :state ORDER BY a.rank DESC, a.feed_count DESC, act.last DESC, a.id DESC "
-                       "LIMIT :limit", {"since": since, "until": until, "state": state, "limit": limit})
+def active_stories(conn: sqlite3.Connection, since: str, until: str) -> Iterator[tuple[int, str, int, int, str]]:
+    """(alert id, state, severity rank, outlets, latest activity) of every story active in the period, streamed.
+
+    One pass serves the pinned and the top stories and both their counts: the
+    ranking is done by the caller over this stream, keeping only the rows it shows.
+    """
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    cursor.execute(f"{_ACTIVE} SELECT a.id, a.state, a.rank, a.feed_count, act.last "  # noqa: S608 - constants
+                   "FROM act JOIN alerts a ON a.id = act.alert_id", {"since": since, "until": until})
+    while batch := cursor.fetchmany(1000):
+        yield from batch
 
 
-def count_stories(conn: sqlite3.Connection, since: str, until: str, *, state: str) -> int:
-    return int(conn.execute(f"{_ACTIVE} SELECT count(*) FROM act JOIN alerts a ON a.id = act.alert_id "  # noqa: S608 - constants
-                            "WHERE a.state = :state", {"since": since, "until": until, "state": state}).fetchone()[0])
+def alerts_by_id(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The shown stories' alert rows, by id."""
+    out: dict[int, dict[str, Any]] = {}
+    for chunk in _chunks(ids):
+        marks = ", ".join("?" * len(chunk))
+        for row in _rows(conn, "SELECT id, title, link, severity, rank, state, created, published, keywords, rules, "  # noqa: S608 - placeholders
+                               f"feed_count, surge FROM alerts WHERE id IN ({marks})", chunk):
+            out[row["id"]] = row
+    return out
 
 
 def _chunks(ids: Sequence[int], size: int = 500) -> Iterator[Sequence[int]]:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..identity import canonical_link, title_key
 from ..models import Assessment, ParsedItem, iso, raise_severity, severity_rank
 from ..units import format_duration
+from . import lists
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -77,18 +78,18 @@ class StoryPolicy:
                    feed_name: str, item: ParsedItem, assessment: Assessment, now: datetime) -> None:
         """Another item of an alerted story: merge its keywords and feed in; a surge when enough outlets carry it."""
         stamp = iso(now)
-        keywords = sorted(set(filter(None, alert["keywords"].split("; "))) | set(assessment.keywords))
-        rules = sorted(set(filter(None, alert["rules"].split("; "))) | set(assessment.rules))
+        keywords = sorted(set(lists.split(alert["keywords"])) | set(assessment.keywords))
+        rules = sorted(set(lists.split(alert["rules"])) | set(assessment.rules))
         severity = max(alert["severity"], assessment.severity or "low", key=severity_rank)
         new_feed = conn.execute("INSERT OR IGNORE INTO alert_feeds (alert_id, feed_id, seen) VALUES (?, ?, ?)",
                                 (alert["id"], feed_id, stamp)).rowcount == 1
         feeds = alert["feeds"]
         count = alert["feed_count"]
         if new_feed:
-            feeds = f"{feeds}; {feed_name}" if feeds else feed_name
+            feeds = lists.join([*lists.split(feeds), feed_name])
             count += 1
             event("alert_grouped", now=now, feed_id=feed_id, feed=feed_name, alert_id=alert["id"],
-                  title=item.title, link=item.link, keywords="; ".join(keywords),
+                  title=item.title, link=item.link, keywords=lists.join(keywords),
                   detail=f"also carried by {feed_name} ({count} outlets)")
         surge = alert["surge"]
         if new_feed and not surge:
@@ -100,13 +101,13 @@ class StoryPolicy:
                 severity = raise_severity(severity)
                 window = format_duration(self.surge_window)
                 event("surge", now=now, feed_id=feed_id, feed=feed_name, alert_id=alert["id"],
-                      title=alert["title"], link=alert["link"], keywords="; ".join(keywords),
+                      title=alert["title"], link=alert["link"], keywords=lists.join(keywords),
                       detail=f"story carried by {recent} outlets within {window}: {feeds}; "
                       f"severity raised to {severity}")
         conn.execute(
             "UPDATE alerts SET keywords = ?, rules = ?, severity = ?, rank = ?, feeds = ?, feed_count = ?, "
             "surge = ? WHERE id = ?",
-            ("; ".join(keywords), "; ".join(rules), severity, severity_rank(severity), feeds, count, surge,
+            (lists.join(keywords), lists.join(rules), severity, severity_rank(severity), feeds, count, surge,
              alert["id"]),
         )
 

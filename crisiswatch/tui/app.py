@@ -207,10 +207,10 @@ class CrisiswatchApp(App[int]):
         store = Store.open(self.db_path)
         notifier = None
         settings = self.config.settings
-        if settings.notify_command or settings.webhook_url:
-            from ..notify import Notifier
+        from ..notify import Notifier, configured
 
-            notifier = Notifier(settings, self.db_path)
+        if configured(settings):
+            notifier = Notifier(settings, self.db_path)  # its URLs were checked by run_app
         poller = Poller(self.config, store, notifier=notifier)
         self._poller = poller
         try:

@@ -7,7 +7,7 @@ into ``Text(...)`` verbatim and styles are applied by span offsets.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, tzinfo
 from functools import lru_cache
 from typing import Any
@@ -71,9 +71,8 @@ def local_time(stamp: str | None, tz: tzinfo | None, fmt: str = "%H:%M:%S") -> s
     return when.astimezone(tz).strftime(fmt)
 
 
-def first_feed(feeds: str | None, count: int = 1) -> str:
-    """``"RTS; N1; KoSSev"`` → ``"RTS +2"``: the column shows the first outlet and how many more."""
-    names = [f for f in (feeds or "").split("; ") if f]
+def first_feed(names: Sequence[str], count: int = 1) -> str:
+    """``["RTS", "N1", "KoSSev"]`` → ``"RTS +2"``: the column shows the first outlet and how many more."""
     if not names:
         return ""
     more = max(len(names), count) - 1

@@ -62,7 +62,7 @@ class AlertsTable(AgedTable):
         return store.count_alerts(**self._filters())
 
     def fetch(self, store: Any, offset: int, limit: int) -> list[dict[str, Any]]:
-        return store.alerts_window(offset, limit, **self._filters())
+        return store.alerts_page(offset, limit, **self._filters())
 
     async def unseen_positions(self) -> list[int]:
         """Row indexes of the unseen alerts in this view, in display order (for ``n`` / ``N``)."""
@@ -89,9 +89,9 @@ class AlertsTable(AgedTable):
             elif key == "age":
                 out.append(Text(self.age_of(row), style=self.style_for("muted")))
             elif key == "feed":
-                out.append(Text(first_feed(row["feeds"], row.get("feed_count") or 1)))
+                out.append(Text(first_feed(row["feeds_list"], row.get("feed_count") or 1)))
             elif key == "keywords":
-                out.append(Text(", ".join(k for k in row["keywords"].split("; ") if k), style=self.style_for("hit")))
+                out.append(Text(", ".join(row["keywords_list"]), style=self.style_for("hit")))
             else:
                 title = self.highlighter.text(row["title"], self.style_for("hit"))
                 if row.get("surge"):

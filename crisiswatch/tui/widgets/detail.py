@@ -47,7 +47,7 @@ def detail_renderable(item: dict[str, Any] | None, highlighter: Highlighter, tz:
     field("Published", local_time(item.get("published"), tz, "%Y-%m-%d %H:%M %Z"))
     field("Fetched", local_time(item.get("fetched"), tz, "%Y-%m-%d %H:%M %Z"))
     if item.get("keywords"):
-        field("Keywords", Text(", ".join(k for k in item["keywords"].split("; ") if k), style=hit))
+        field("Keywords", Text(", ".join(item["keywords_list"]), style=hit))
     if item.get("rules"):
         field("Rules", item.get("rules"))
     field("Author", item.get("author"))

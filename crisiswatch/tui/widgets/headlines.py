@@ -52,7 +52,7 @@ class Headlines(AgedTable):
     def fetch(self, store: Any, offset: int, limit: int) -> list[dict[str, Any]]:
         if self.query_text:
             return store.search_items(self.plan, offset, limit)
-        return store.items_window(offset, limit)
+        return store.items_page(offset, limit)
 
     def search(self, text: str) -> None:
         text = text.strip()
