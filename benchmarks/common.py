@@ -35,6 +35,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from crisiswatch import feedwriter
+
 LOOPBACK = "127.0.0.1"
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -175,32 +177,15 @@ def render_feed(index: int, items: int, *, epoch: int = 0, atom: bool = False, b
         summary = _summary(rng, crisis, link)
         when = base + timedelta(minutes=7 * k - 6000)
         author = rng.choice(_AUTHORS)
-        if atom:
-            entries.append(
-                f"<entry><title>{escape(title)}</title><link rel=\"alternate\" href=\"{escape(link)}\"/>"
-                f"<id>tag:outlet{index:04d}.example.org,2026:{k}</id><updated>{when:%Y-%m-%dT%H:%M:%SZ}</updated>"
-                f"<author><name>{escape(author)}</name></author>"
-                f"<summary type=\"html\">{escape(summary)}</summary></entry>")
-        else:
-            entries.append(
-                f"<item><title>{escape(title)}</title><link>{escape(link)}</link>"
-                f"<guid isPermaLink=\"false\">outlet{index:04d}-{k}</guid>"
-                f"<pubDate>{email.utils.format_datetime(when)}</pubDate><dc:creator>{escape(author)}</dc:creator>"
-                f"<description>{escape(summary)}</description></item>")
+        entries.append(feedwriter.Entry(
+            title=title, link=link, id=f"tag:outlet{index:04d}.example.org,2026:{k}" if atom else f"outlet{index:04d}-{k}",
+            permalink=None if atom else False, published=None if atom else when, updated=when if atom else None,
+            summary=summary, summary_html=True, author=author))
     newest = base + timedelta(minutes=7 * (epoch + items - 1) - 6000)
-    if atom:
-        doc = ("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">"
-               f"<title>Outlet {index:04d} — Balkans desk</title><id>{site}/</id>"
-               f"<link rel=\"alternate\" href=\"{site}/\"/><updated>{newest:%Y-%m-%dT%H:%M:%SZ}</updated>"
-               + "\n".join(entries) + "</feed>\n")
-    else:
-        doc = ("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<rss version=\"2.0\" "
-               "xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel>"
-               f"<title>Outlet {index:04d} — Balkans desk</title><link>{site}/</link>"
-               f"<description>News from the region</description><language>en</language>"
-               f"<lastBuildDate>{email.utils.format_datetime(newest)}</lastBuildDate>"
-               + "\n".join(entries) + "</channel></rss>\n")
-    return doc.encode("utf-8")
+    channel = feedwriter.Channel(f"Outlet {index:04d} — Balkans desk", link=f"{site}/",
+                                 description="" if atom else "News from the region",
+                                 language=None if atom else "en", updated=newest)
+    return feedwriter.render("atom" if atom else "rss", channel, entries).encode("utf-8")
 
 
 _MTIME_BASE = 1_764_000_000

@@ -8,6 +8,7 @@ because the people editing this file are analysts, not Python programmers.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -107,6 +108,35 @@ class Config:
         return db
 
 
+MAX_COUNT = 10_000
+"""Largest whole-number setting (connections, surge counts): beyond it only memory or sockets run out."""
+
+
+def http_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be fetched as a feed (None when it can).
+
+    ``urlsplit`` raises on some malformed URLs (``http://[::1``) and accepts
+    others that no HTTP client can send (no host, a port of ``99999``, spaces
+    or control characters), so each is checked here, where the message can say
+    which key to fix, instead of failing at every poll.
+    """
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        return f"{url!r} contains a space or a control character"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is no number or beyond 65535
+        host = parts.hostname
+    except ValueError as exc:
+        return f"{url!r} is not a valid URL ({exc})"
+    if parts.scheme.lower() not in ("http", "https"):
+        return f"{url!r} is not an http(s) URL"
+    if not host:
+        return f"{url!r} has no host name"
+    if "[" in parts.netloc and ":" not in host:
+        return f"{url!r} has a bracketed host that is not an IPv6 address"
+    return None
+
+
 class _Reader:
     """Validates the parsed TOML and turns problems into located ConfigErrors."""
 
@@ -194,7 +224,7 @@ class _Reader:
     def convert(self, table: dict[str, Any], key: str, path: str, fn: Any, example: str) -> Any:
         try:
             return fn(table[key])
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, OverflowError) as exc:
             raise self.fail(path, f"{exc}", f"write {key} = {example}") from None
 
     # -- sections ------------------------------------------------------------
@@ -214,7 +244,7 @@ class _Reader:
                 values[key] = self.string(raw, key, f"settings.{key}")
         if values.get("webhook_url"):
             self.refuse_controls(values["webhook_url"], "settings.webhook_url")
-            if not _is_http_url(values["webhook_url"]):
+            if http_url_problem(values["webhook_url"]):
                 raise self.fail("settings.webhook_url", "must be an http(s) URL", 'write webhook_url = "https://…"')
         if "notify_urls" in raw:
             urls = raw["notify_urls"]
@@ -232,13 +262,16 @@ class _Reader:
         for key in ("max_connections", "per_host_connections", "surge_feeds", "surge_min_mentions"):
             if key in raw:
                 value = raw[key]
-                if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                    raise self.fail(f"settings.{key}", "must be a whole number of at least 1", f"write {key} = 4")
+                if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_COUNT:
+                    raise self.fail(f"settings.{key}", f"must be a whole number from 1 to {MAX_COUNT:,}",
+                                    f"write {key} = 4")
                 values[key] = value
         if "surge_factor" in raw:
             value = raw["surge_factor"]
-            if not isinstance(value, int | float) or isinstance(value, bool) or value <= 1:
-                raise self.fail("settings.surge_factor", "must be a number above 1", "write surge_factor = 4.0")
+            if (not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value)
+                    or not 1 < value <= 1000):
+                raise self.fail("settings.surge_factor", "must be a number above 1 (at most 1000)",
+                                "write surge_factor = 4.0")
             values["surge_factor"] = float(value)
         if "bell" in raw:
             if not isinstance(raw["bell"], bool):
@@ -290,8 +323,9 @@ class _Reader:
             self.check_keys(table, allowed, f"{p}.")
             url = (self.string(table, "url", f"{p}.url", required=True) or "").strip()
             self.refuse_controls(url, f"{p}.url")
-            if not _is_http_url(url):
-                raise self.fail(f"{p}.url", f"{url!r} is not an http(s) URL", 'write url = "https://example.org/feed.xml"')
+            problem = http_url_problem(url)
+            if problem:
+                raise self.fail(f"{p}.url", problem, 'write url = "https://example.org/feed.xml"')
             # The default name is the host alone: never the userinfo of https://user:pass@host/.
             name = (self.string(table, "name", f"{p}.name") or "").strip() or (urlsplit(url).hostname or url)
             key = name.casefold()
@@ -372,11 +406,6 @@ class _Reader:
             severity = self.severity(table, "severity", f"{p}.severity", RULE_SEVERITIES)
             out.append(Rule(name, lists["all"], lists["any"], lists["none"], severity))
         return tuple(out)
-
-
-def _is_http_url(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def parse_config(source: str, path: Path | None = None) -> Config:

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
+from . import feedwriter
 from .config import Config, parse_config
 
 if TYPE_CHECKING:
@@ -543,43 +544,15 @@ def _not_modified(if_none_match: str | None, if_modified_since: str | None, etag
 
 def _render(outlet: Outlet, entries: Sequence[Entry], base_url: str) -> bytes:
     newest_first = sorted(entries, key=lambda e: (e.published, e.number), reverse=True)
-    self_url = feed_url(base_url, outlet)
     updated = newest_first[0].published if newest_first else datetime(2026, 1, 1, tzinfo=UTC)
-    if outlet.format == "rss":
-        items = "".join(
-            f"\n  <item>\n    <title>{escape(e.title)}</title>\n    <link>{escape(e.link)}</link>\n"
-            f"    <guid isPermaLink=\"{'true' if e.guid == e.link else 'false'}\">{escape(e.guid)}</guid>\n"
-            f"    <pubDate>{format_datetime(e.published, usegmt=True)}</pubDate>\n"
-            f"    <description>{escape(e.summary)}</description>\n  </item>"
-            for e in newest_first)
-        doc = (
-            '<?xml version="1.0" encoding="utf-8"?>\n'
-            '<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom">\n<channel>\n'
-            f"  <title>{escape(outlet.title)}</title>\n  <link>{escape(outlet.site)}</link>\n"
-            f"  <description>{escape(outlet.description)}</description>\n"
-            f"  <language>{escape(outlet.lang)}</language>\n"
-            f"  <lastBuildDate>{format_datetime(updated, usegmt=True)}</lastBuildDate>\n"
-            f"  <atom:link href={quoteattr(self_url)} rel=\"self\" type=\"application/rss+xml\"/>"
-            f"{items}\n</channel>\n</rss>\n")
-    else:
-        entries_xml = "".join(
-            f"\n  <entry>\n    <title>{escape(e.title)}</title>\n    <id>{escape(e.guid)}</id>\n"
-            f"    <link rel=\"alternate\" type=\"text/html\" href={quoteattr(e.link)}/>\n"
-            f"    <published>{e.published.isoformat().replace('+00:00', 'Z')}</published>\n"
-            f"    <updated>{e.published.isoformat().replace('+00:00', 'Z')}</updated>\n"
-            f"    <summary type=\"text\">{escape(e.summary)}</summary>\n"
-            f"    <author><name>{escape(outlet.title)}</name></author>\n  </entry>"
-            for e in newest_first)
-        doc = (
-            '<?xml version="1.0" encoding="utf-8"?>\n'
-            f"<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang={quoteattr(outlet.lang)}>\n"
-            f"  <title>{escape(outlet.title)}</title>\n  <subtitle>{escape(outlet.description)}</subtitle>\n"
-            f"  <id>tag:{escape(outlet.domain)},2026:feed</id>\n"
-            f"  <updated>{updated.isoformat().replace('+00:00', 'Z')}</updated>\n"
-            f"  <link rel=\"alternate\" type=\"text/html\" href={quoteattr(outlet.site)}/>\n"
-            f"  <link rel=\"self\" type=\"application/atom+xml\" href={quoteattr(self_url)}/>"
-            f"{entries_xml}\n</feed>\n")
-    return doc.encode("utf-8")
+    channel = feedwriter.Channel(outlet.title, link=outlet.site, description=outlet.description, language=outlet.lang,
+                                 updated=updated, self_url=feed_url(base_url, outlet),
+                                 id=f"tag:{outlet.domain},2026:feed")
+    atom = outlet.format != "rss"
+    written = [feedwriter.Entry(title=e.title, link=e.link, id=e.guid, permalink=e.guid == e.link,
+                                published=e.published, summary=e.summary, author=outlet.title if atom else None)
+               for e in newest_first]
+    return feedwriter.render("atom" if atom else "rss", channel, written).encode("utf-8")
 
 
 def _index(demo: DemoServer) -> str:

@@ -3,18 +3,23 @@
 People copy the address of the outlet's page, not of its RSS file, so
 ``feeds add`` follows the page's ``<link rel="alternate">`` the way browsers
 and feed readers do. The first fetch is bounded in time and size because the
-URL is arbitrary; feedparser only ever sees bytes we fetched.
+URL is arbitrary: it goes through the poller's own :class:`~crisiswatch.fetch.Fetcher`
+and its documents through the poller's own parser (:func:`crisiswatch.parse.parse_feed`);
+there is no second HTTP client or feedparser call here.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
-import time
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
+from .config import Settings
 from .errors import DiscoveryError
+from .fetch import Fetcher
+from .sanitize import plain_text
 
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml")
 MAX_DISCOVERY_BYTES = 5_000_000
@@ -91,71 +96,47 @@ def _host(url: str) -> str:
     return host.removeprefix("www.")
 
 
-class _Fetcher:
-    def __init__(self, timeout: float, max_bytes: int, user_agent: str) -> None:
-        import httpx
+async def _get(fetcher: Fetcher, url: str) -> tuple[str, str, bytes]:
+    """(final URL, content type, body) through the poller's bounded fetcher, or a DiscoveryError.
 
-        self.max_bytes = max_bytes
-        self.timeout = timeout
-        self.client = httpx.Client(
-            timeout=timeout,
-            follow_redirects=True,
-            max_redirects=5,
-            headers={"User-Agent": user_agent, "Accept": "application/rss+xml, application/atom+xml, "
-                     "application/xml;q=0.9, text/html;q=0.8, */*;q=0.5"},
-        )
-
-    def get(self, url: str) -> tuple[str, str, bytes]:
-        """(final URL, content type, body) or a DiscoveryError with a one-line reason."""
-        import httpx
-
-        deadline = time.monotonic() + self.timeout
-        try:
-            with self.client.stream("GET", url) as resp:
-                if resp.status_code >= 400:
-                    raise DiscoveryError(f"{url}: HTTP {resp.status_code}")
-                chunks: list[bytes] = []
-                size = 0
-                for chunk in resp.iter_bytes():
-                    size += len(chunk)
-                    if size > self.max_bytes:
-                        raise DiscoveryError(f"{url}: larger than {self.max_bytes / 1_000_000:g}MB")
-                    if time.monotonic() > deadline:
-                        # httpx timeouts are per read; a server trickling bytes needs a whole-request cap.
-                        raise DiscoveryError(f"{url}: timed out after {self.timeout:g}s")
-                    chunks.append(chunk)
-                return str(resp.url), resp.headers.get("content-type", "").lower(), b"".join(chunks)
-        except httpx.TimeoutException:
-            raise DiscoveryError(f"{url}: timed out") from None
-        except httpx.TooManyRedirects:
-            raise DiscoveryError(f"{url}: too many redirects") from None
-        except httpx.HTTPError as exc:
-            reason = str(exc) or type(exc).__name__
-            raise DiscoveryError(f"{url}: {reason}") from None
-
-    def close(self) -> None:
-        self.client.close()
+    The same :class:`~crisiswatch.fetch.Fetcher` as every poll: one deadline for
+    the whole request, the size cap counted on *decompressed* bytes (a 3 KB
+    double-gzip body no longer inflates to gigabytes), redirects followed by hand
+    with loops, schemes and hop counts checked.
+    """
+    result = await fetcher.fetch(url)
+    if not result.ok or result.body is None:
+        raise DiscoveryError(f"{url}: {result.error or 'no body'}")
+    return result.final_url or url, (result.content_type or "").lower(), result.body
 
 
 def _feed_title(body: bytes, content_type: str, url: str) -> str | None:
-    """The feed's title, or None when feedparser finds no feed in the bytes."""
-    import feedparser
+    """The feed's title, or None when the bytes are no feed.
 
-    from .sanitize import plain_text
+    Parsed by :func:`crisiswatch.parse.parse_feed`, the poller's own safe path
+    (DOCTYPE and entity declarations stripped, markup and entity budgets, CPU
+    limit), so a page built to amplify entities never reaches feedparser whole.
+    """
+    from .models import utcnow
+    from .parse import parse_feed
 
-    parsed = feedparser.parse(body, response_headers={"content-type": content_type or "application/xml",
-                                                      "content-location": url})
-    if not parsed.get("version") and not parsed.get("entries"):
+    parsed = parse_feed(body, content_type=content_type or "application/xml", url=url, fetched_at=utcnow())
+    if parsed.error:
         return None
-    return plain_text(parsed.get("feed", {}).get("title"), max_len=80) or _host(url)
+    return plain_text(parsed.title or "", max_len=80) or _host(url)
 
 
 def discover(url: str, *, timeout: float = 15.0, max_bytes: int = MAX_DISCOVERY_BYTES,
              user_agent: str = "crisiswatch") -> Discovered:
     """Fetch ``url``; if it is a feed use it, if it is a page follow its first feed link."""
-    fetcher = _Fetcher(timeout, max_bytes, user_agent)
-    try:
-        final, ctype, body = fetcher.get(url)
+    settings = Settings(timeout=timeout, max_feed_bytes=max_bytes, user_agent=user_agent,
+                        max_connections=2, per_host_connections=2)
+    return asyncio.run(_discover(url, settings))
+
+
+async def _discover(url: str, settings: Settings) -> Discovered:
+    async with Fetcher(settings) as fetcher:
+        final, ctype, body = await _get(fetcher, url)
         if _looks_like_feed(ctype, body):
             title = _feed_title(body, ctype, final)
             if title is None:
@@ -172,14 +153,10 @@ def discover(url: str, *, timeout: float = 15.0, max_bytes: int = MAX_DISCOVERY_
                 f"{url}: a web page with no RSS/Atom <link rel=\"alternate\">; pass the feed's own URL"
             )
         feed_url, link_title = links[0]
-        f_final, f_ctype, f_body = fetcher.get(feed_url)
+        f_final, f_ctype, f_body = await _get(fetcher, feed_url)
         title = _feed_title(f_body, f_ctype, f_final)
         if title is None:
             raise DiscoveryError(f"{feed_url} (linked from {url}) is not an RSS/Atom feed")
         if title == _host(f_final) and link_title:
-            from .sanitize import plain_text
-
             title = plain_text(link_title, max_len=80) or title
         return Discovered(feed_url, title, via_page=True)
-    finally:
-        fetcher.close()

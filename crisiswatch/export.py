@@ -13,6 +13,7 @@ import itertools
 import json
 import operator
 import re
+import sqlite3
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, TextIO
@@ -21,6 +22,7 @@ from .models import from_iso, iso, utcnow
 from .redact import redact_text
 from .sanitize import strip_unsafe
 from .store import Store, lists
+from .store.connection import explain_sqlite
 from .termsafe import one_line
 from .units import parse_duration
 
@@ -186,5 +188,8 @@ def export(store: Store, table: str, fmt: str, out: TextIO, since: str | None = 
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     # closing(): end the read snapshot even when the writer fails mid-stream (a closed pipe).
-    with contextlib.closing(store.iter_row_batches(table, since=since)) as batches:
-        return _write_batches(table, fmt, _redacted(batches) if table == "events" else batches, out)
+    try:
+        with contextlib.closing(store.iter_row_batches(table, since=since)) as batches:
+            return _write_batches(table, fmt, _redacted(batches) if table == "events" else batches, out)
+    except sqlite3.Error as exc:  # "no such table" (not our database), damaged, I/O error: one clear line
+        raise explain_sqlite(exc, store.path) from None

@@ -563,7 +563,7 @@ class Fetcher:
         moved_to = final_url if moved and final_url != url else None
         if status == 304:
             return FetchResult(url, status=304, etag=new_etag or etag, last_modified=new_modified or last_modified,
-                               moved_to=moved_to)
+                               moved_to=moved_to, final_url=final_url)
         if status == 410:
             raise _Fault("gone", _status_text(status), status=status)
         if status in (429, 503):
@@ -585,6 +585,7 @@ class Fetcher:
             etag=new_etag,
             last_modified=new_modified,
             moved_to=moved_to,
+            final_url=final_url,
         )
 
     async def _read_body(self, response: httpx.Response, progress: _Progress) -> bytes:

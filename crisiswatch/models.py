@@ -80,6 +80,9 @@ class FetchResult:
     retry_after: float | None = None
     """Seconds the server asked us to wait (429/503 Retry-After)."""
     elapsed: float = 0.0
+    final_url: str | None = None
+    """The URL that gave this answer after every redirect, permanent or not (None: no answer).
+    Discovery resolves a page's relative links against it; a feed is never re-pointed by it."""
 
     @property
     def not_modified(self) -> bool:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import multiprocessing
 import os
 import random
+import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -24,10 +26,11 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .config import Config, Feed
-from .models import Assessment, FetchResult, ParsedFeed, from_iso, utcnow
+from .models import Assessment, FetchResult, ParsedFeed, from_iso, iso, utcnow
 from .redact import redact_text
 from .store import FeedOutcome, Store
 from .termsafe import one_line
+from .units import MAX_DURATION, format_duration
 from .worker import init_worker, parse_and_match, warm
 
 if TYPE_CHECKING:
@@ -35,6 +38,11 @@ if TYPE_CHECKING:
 
 MAX_BACKOFF = 3600.0
 """Failing feeds are retried at most this far apart (or their own interval, if longer)."""
+HOLD_BASE = 60.0
+"""The server hold-off after one failure; it doubles with each further failure, up to MAX_BACKOFF.
+Unlike the interval-based schedule, ``poll --once`` and the TUI's refresh honour it."""
+_MAX_DOUBLINGS = 32
+"""2**32 × any interval is past every cap: the exponent stops here (2**1024 was an OverflowError)."""
 ERROR_RETRY = 60.0
 """After a failed cycle (disk full, long lock), wait this long before trying again."""
 MAX_BATCH = 32
@@ -65,6 +73,33 @@ class FeedReport:
         return text
 
 
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """A server's hold-off on one feed: not fetched before ``until``, whatever the user asks."""
+
+    name: str
+    until: datetime | None
+    """None for a feed that answered 410 Gone (held until the user re-enables it)."""
+    kind: str
+    """``retry-after`` | ``backoff`` | ``gone``"""
+    reason: str
+
+    def line(self) -> str:
+        when = "until re-enabled (crisiswatch feeds enable, or e in feed health)" if self.until is None \
+            else f"until {iso(self.until)}"
+        return f"{self.name}: held off {when} — {self.reason}"
+
+
+def hold_of(row: dict[str, Any], now: datetime) -> Hold | None:
+    """The hold-off a feeds row says is in force at ``now`` (None: the feed may be fetched)."""
+    if row.get("gone"):
+        return Hold(row["name"], None, "gone", row.get("last_error") or "HTTP 410 Gone")
+    until = from_iso(row.get("hold_until"))
+    if until is None or until <= now:
+        return None
+    return Hold(row["name"], until, row.get("hold_kind") or "backoff", row.get("hold_reason") or "")
+
+
 @dataclass(slots=True)
 class PollSummary:
     feeds: int = 0
@@ -75,6 +110,8 @@ class PollSummary:
     new_alerts: int = 0
     seconds: float = 0.0
     reports: list[FeedReport] = field(default_factory=list)
+    held: list[Hold] = field(default_factory=list)
+    """Feeds asked for but not fetched: their server's hold-off (Retry-After, backoff) is still on."""
 
     @property
     def offline(self) -> bool:
@@ -88,6 +125,11 @@ class PollSummary:
     def line(self) -> str:
         text = (f"polled {self.feeds} feeds in {self.seconds:.1f}s: {self.ok} ok, {self.not_modified} not modified, "
                 f"{self.errors} errors; {self.new_items} new items, {self.new_alerts} new alerts")
+        if self.held:
+            soonest = min((h.until for h in self.held if h.until is not None), default=None)
+            text += f"; {len(self.held)} held off by their servers"
+            if soonest is not None:
+                text += f" (next at {iso(soonest)})"
         return f"{text}; {self.hint()}" if self.offline else text
 
 
@@ -160,6 +202,8 @@ class Poller:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._force_all = False
         self._fetcher: Fetcher | None = None
+        self._holds: dict[str, Hold] = {}
+        """Holds as last read from or written to the feeds table (a copy of database state, for request_poll)."""
 
     # -- lifecycle ------------------------------------------------------------------
     def _executor(self) -> Executor:
@@ -187,6 +231,11 @@ class Poller:
         executor = self._executor()
 
         def spawn() -> None:
+            # Processes started from here (the forkserver, fork-context workers) begin with SIGINT and
+            # SIGTERM blocked, until init_worker ignores them: a Ctrl-C while the forkserver imports the
+            # parser must not print its traceback.
+            with contextlib.suppress(AttributeError, OSError, ValueError):
+                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
             with contextlib.suppress(Exception):  # a broken pool is handled by the parse that meets it
                 for _ in range(self.workers):
                     executor.submit(warm)
@@ -200,27 +249,41 @@ class Poller:
             self._pool = None
         self._writer.shutdown(wait=True)
 
-    def request_poll(self) -> None:
-        """Ask a running :meth:`run` loop to poll every feed now; safe from any thread."""
+    def request_poll(self) -> list[Hold]:
+        """Ask a running :meth:`run` loop to poll every feed now; safe from any thread.
+
+        "Now" overrides the user's interval, not a server's hold-off: feeds
+        under a Retry-After or error backoff, and gone feeds, are left alone
+        (:meth:`poll_once` checks the database). Returns the holds known from
+        the last look at the feeds table, so the caller can say which feeds
+        will wait, and until when.
+        """
         self._force_all = True
         if self._loop is not None and self._wake is not None:
             self._loop.call_soon_threadsafe(self._wake.set)
+        now = self.clock()
+        return [h for h in self._holds.values() if h.until is not None and h.until > now]
 
     # -- one cycle --------------------------------------------------------------------
     async def _feed_rows(self) -> dict[str, dict[str, Any]]:
-        return {row["name"]: row for row in await self._write(self.store.feeds)}
+        rows = {row["name"]: row for row in await self._write(self.store.feeds)}
+        now = self.clock()
+        self._holds = {f.name: h for f in self.config.feeds if f.enabled and f.name in rows
+                       and (h := hold_of(rows[f.name], now)) is not None}
+        return rows
 
     async def _active_feeds(self) -> list[Feed]:
         rows = await self._feed_rows()
         return [f for f in self.config.feeds if f.enabled and not rows.get(f.name, {}).get("gone")]
 
     async def due_feeds(self, now: datetime, *, window: float = BATCH_WINDOW) -> list[Feed]:
+        """Enabled feeds whose interval is up (within ``window``) and that no server holds off at ``now``."""
         rows = await self._feed_rows()
         horizon = now + timedelta(seconds=window)
         due = []
         for feed in self.config.feeds:
             row = rows.get(feed.name)
-            if not feed.enabled or row is None or row["gone"]:
+            if not feed.enabled or row is None or hold_of(row, now) is not None:
                 continue
             next_poll = from_iso(row["next_poll"])
             if next_poll is None or next_poll <= horizon:
@@ -228,23 +291,46 @@ class Poller:
         return due
 
     async def poll_once(self, feeds: Sequence[Feed] | None = None) -> PollSummary:
-        """Fetch every given feed (default: every enabled, not-gone feed) once."""
+        """Fetch every given feed (default: every enabled feed) once, except those a server holds off.
+
+        This is what ``poll --once`` and the TUI's refresh run: they override
+        the user's interval, never a server's hold-off. A feed that answered
+        410, or 429/503 with a Retry-After that has not passed, or that is
+        backing off after failures, is skipped and listed in
+        :attr:`PollSummary.held`. The holds are read from the database at this
+        moment, so a cron job running ``poll --once`` every minute honours the
+        Retry-After a previous process was given.
+        """
         from .fetch import Fetcher
 
         # One query for every feed's validators and failure count, instead of one
         # writer-thread round trip per feed (200 feeds: 200 thread hand-offs saved).
         rows = await self._feed_rows()
         if feeds is None:
-            feeds = [f for f in self.config.feeds if f.enabled and not rows.get(f.name, {}).get("gone")]
-        feeds = list(feeds)
+            feeds = [f for f in self.config.feeds if f.enabled]
+        now = self.clock()
+        held: list[Hold] = []
+        wanted: list[Feed] = []
+        for feed in feeds:
+            row = rows.get(feed.name)
+            hold = hold_of(row, now) if row is not None else None
+            if hold is None:
+                wanted.append(feed)
+            elif hold.kind != "gone":  # gone feeds are not "due" at all: not counted as held
+                held.append(hold)
+        feeds = wanted
         # Feeds between "fetch started" and "stored", at most: fetching runs ahead of parsing,
         # and without a bound a 1,000-feed cold poll held every body and parse result at once.
         in_flight = asyncio.Semaphore(2 * self.config.settings.max_connections)
         if any(not (row.get("etag") or row.get("last_modified")) for row in (rows.get(f.name) or {} for f in feeds)):
             self._start_workers()  # a feed without validators will send a body: have parsers ready for it
         started = time.monotonic()
-        summary = PollSummary(feeds=len(feeds))
-        await self._write(self.store.add_event, "poll_started", detail=f"{len(feeds)} feeds due", now=self.clock())
+        summary = PollSummary(feeds=len(feeds), held=held)
+        detail = f"{len(feeds)} feeds due"
+        if held:
+            detail += f"; {len(held)} held off by their servers: " + ", ".join(
+                f"{h.name} until {iso(h.until)}" for h in held[:5]) + (" …" if len(held) > 5 else "")
+        await self._write(self.store.add_event, "poll_started", detail=detail, now=self.clock())
         if self._fetcher is not None:
             results = await asyncio.gather(*(self._poll_feed(self._fetcher, feed, rows.get(feed.name), in_flight)
                                              for feed in feeds))
@@ -332,11 +418,26 @@ class Poller:
         fetched_at = self.clock()
         if result.ok and result.body is not None and not result.not_modified:
             parsed, assessments, search_texts = await self._parse(result, fetched_at)
-        failures = row.get("failures", 0) + (0 if result.ok and (parsed is None or not parsed.error) else 1)
-        next_poll = self._next_poll(feed, result, failures, fetched_at)
+        if result.moved_to and (parsed is None or parsed.error):
+            # A 301/308 is committed only once the new address answered with a feed. A captive
+            # portal or a hostile server answering with a page (or a 304 we cannot check) must
+            # not silence the feed: keep the old URL, record the error, try the old URL again.
+            if parsed is not None and parsed.error:
+                parsed = ParsedFeed(None, (), error=f"{parsed.error} (at {result.moved_to}, reached by a "
+                                    f"permanent redirect; the feed keeps its URL until that address serves a feed)")
+            result = dataclasses.replace(result, moved_to=None)
+        # Consecutive failures including this one (0 after a success: a recovered feed is on its interval again).
+        failures = 0 if result.ok and (parsed is None or not parsed.error) else row.get("failures", 0) + 1
+        next_poll, hold = self._schedule(feed, result, failures, fetched_at)
         outcome = await self._record((feed_id, result, parsed, assessments),
                                      {"settings": self.config.settings, "next_poll": next_poll, "now": fetched_at,
-                                      "search_texts": search_texts})
+                                      "search_texts": search_texts, "hold": hold})
+        if outcome.status == "gone":
+            self._holds[feed.name] = Hold(feed.name, None, "gone", outcome.error or "HTTP 410 Gone")
+        elif hold is not None and outcome.status == "error":
+            self._holds[feed.name] = Hold(feed.name, *hold)
+        else:
+            self._holds.pop(feed.name, None)
         if self.notifier is not None:
             for alert in outcome.new_alerts:
                 self.notifier.submit(alert)
@@ -369,15 +470,41 @@ class Poller:
         raise AssertionError("unreachable")
 
     def _next_poll(self, feed: Feed, result: FetchResult, failures: int, now: datetime) -> datetime:
+        return self._schedule(feed, result, failures, now)[0]
+
+    def _schedule(self, feed: Feed, result: FetchResult, failures: int,
+                  now: datetime) -> tuple[datetime, tuple[datetime, str, str] | None]:
+        """(next poll on the user's schedule, the server's hold-off or None) after this result.
+
+        The schedule backs off from the feed's interval (×2 per failure, capped
+        at an hour or the interval); ``run`` follows it, ``--once`` and ``r``
+        override it. The hold-off is what nobody overrides: a Retry-After as
+        the server gave it (capped at a day by the fetcher), else after a
+        failure :data:`HOLD_BASE` doubling per failure up to :data:`MAX_BACKOFF`.
+        The exponent is capped, so the 1,025th failure in a row is scheduled
+        like the 33rd instead of raising OverflowError every cycle.
+        """
         interval = self.config.interval_for(feed)
+        doublings = min(max(failures - 1, 0), _MAX_DOUBLINGS)
+        hold: tuple[datetime, str, str] | None = None
         if result.retry_after is not None:
-            delay = max(result.retry_after, interval)
+            wait = result.retry_after
+            delay = max(wait, interval)
+            if wait > 0:
+                hold = (now + timedelta(seconds=wait), "retry-after",
+                        f"{result.error or 'asked to wait'}: Retry-After {format_duration(wait)}")
         elif failures:
             cap = max(MAX_BACKOFF, interval)
-            delay = min(interval * 2 ** (failures - 1), cap) * random.uniform(0.85, 1.15)
+            delay = min(interval * 2 ** doublings, cap) * random.uniform(0.85, 1.15)
+            wait = min(HOLD_BASE * 2 ** doublings, MAX_BACKOFF)
+            error = result.error or "not a usable feed"
+            hold = (now + timedelta(seconds=wait), "backoff",
+                    f"backing off {format_duration(wait)} after {failures} failure{'s' if failures > 1 else ''} "
+                    f"in a row (last: {error[:120]})")
+            delay = max(delay, wait)
         else:
             delay = interval * random.uniform(0.97, 1.03)
-        return now + timedelta(seconds=delay)
+        return now + timedelta(seconds=min(delay, MAX_DURATION)), hold
 
     # -- forever ----------------------------------------------------------------------
     async def run(self, stop: asyncio.Event, *, on_summary: Callable[[PollSummary], None] | None = None,
@@ -427,7 +554,10 @@ class Poller:
 
     @staticmethod
     def _seconds_until_next(rows: list[dict[str, Any]], now: datetime) -> float:
-        times = [from_iso(row["next_poll"]) for row in rows if not row["gone"]]
+        """Seconds until the next feed is due and not held off (at least 1, at most 300)."""
+        times = [max(t for t in (from_iso(row["next_poll"]), from_iso(row.get("hold_until"))) if t is not None)
+                 if row["next_poll"] or row.get("hold_until") else None
+                 for row in rows if not row["gone"]]
         pending = [t for t in times if t is not None]
         if len(pending) < len(times):
             return 0.0

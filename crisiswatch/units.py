@@ -28,13 +28,16 @@ def parse_duration(value: object) -> float:
     """``90s``, ``5m``, ``1h``, ``2d`` or a bare number of seconds → seconds (more than 0, at most a year)."""
     if isinstance(value, bool):
         raise ValueError("expected a duration")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    else:
-        m = _DURATION.match(str(value))
-        if not m:
-            raise ValueError(f"{value!r} is not a duration")
-        seconds = float(m.group(1)) * _DURATION_UNITS[(m.group(2) or "s").lower()]
+    try:
+        if isinstance(value, int | float):
+            seconds = float(value)  # a TOML integer has no size limit: 10**400 overflows here
+        else:
+            m = _DURATION.match(str(value))
+            if not m:
+                raise ValueError(f"{value!r} is not a duration")
+            seconds = float(m.group(1)) * _DURATION_UNITS[(m.group(2) or "s").lower()]
+    except OverflowError:
+        seconds = math.inf
     if math.isnan(seconds):
         raise ValueError("must be a number of seconds, not nan")
     if seconds <= 0:
@@ -56,7 +59,10 @@ def parse_size(value: object) -> int:
         m = _SIZE.match(str(value))
         if not m:
             raise ValueError(f"{value!r} is not a size")
-        size = int(float(m.group(1)) * _SIZE_UNITS[(m.group(2) or "b").lower()])
+        number = float(m.group(1)) * _SIZE_UNITS[(m.group(2) or "b").lower()]
+        if not math.isfinite(number):  # "1" followed by 400 zeros, then "GB"
+            raise ValueError("must be less than a terabyte (1000GB)")
+        size = int(number)
     if size <= 0:
         raise ValueError("must be more than zero")
     if size >= MAX_SIZE:

@@ -9,6 +9,7 @@ the worker, on first use).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -25,15 +26,36 @@ _MATCHER: Any = None
 
 
 def init_worker(keywords: Sequence[Keyword], rules: Sequence[Rule], owner_pid: int | None = None) -> None:
-    """Pool initializer: build this process's matcher, and watch the owner if there is one."""
+    """Pool initializer: build this process's matcher, and watch the owner if there is one.
+
+    A worker ignores SIGINT and SIGTERM: Ctrl-C in a terminal (and systemd's
+    stop) signal the whole process group, and a worker that died of them would
+    print a ``KeyboardInterrupt`` traceback, or break the pool so the feed in
+    hand is recorded as a parser crash. Shutting workers down is the owner's
+    job (``Poller.close``), and :func:`_exit_with_owner` ends them if the owner
+    is killed outright.
+    """
     global _MATCHER
     from .match import Matcher
 
-    if owner_pid is not None:
+    if owner_pid is not None:  # a pool process (the in-process fallback keeps the caller's signals)
+        quiet_signals()
         threading.Thread(target=_exit_with_owner, args=(owner_pid,), name="crisiswatch-owner-watch",
                          daemon=True).start()
 
     _MATCHER = Matcher(keywords, rules)
+
+
+def quiet_signals() -> None:
+    """Ignore SIGINT and SIGTERM in this (worker) process, and drop a wakeup fd inherited by fork."""
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    with contextlib.suppress(ValueError):
+        signal.set_wakeup_fd(-1)  # a forked child shares the parent's asyncio self-pipe otherwise
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})  # ignored now: safe to unblock
 
 
 def _exit_with_owner(owner_pid: int, interval: float = 1.0) -> None:

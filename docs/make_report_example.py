@@ -54,8 +54,9 @@ class Clock:
 async def simulate(db: Path) -> None:
     clock = Clock()
     batches = len(DemoServer(seed=7).timeline.batches)
-    spread = (END - START).total_seconds() / (batches + 3)  # the script ends before the day does: no replays
-    server = DemoServer(seed=7, interval=(spread * 0.9, spread * 1.1), clock=clock.monotonic, now=clock.wall)
+    # The scripted news fills the day and ends just before it does (no replayed "UPDATE 1:" stories).
+    spread = (END - START).total_seconds() * 0.985 / batches
+    server = DemoServer(seed=7, interval=(spread * 0.95, spread * 1.05), clock=clock.monotonic, now=clock.wall)
     server.start()
     config = server.config(poll_interval=STEP.total_seconds())
     dead = Feed("Radio Ibar (offline)", "http://127.0.0.1:9/feed.xml")

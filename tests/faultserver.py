@@ -31,6 +31,7 @@ Endpoints (query parameters in brackets, defaults after ``=``):
 ``/hangup``                        closes the connection without answering
 ``/endless``                       200 without length, XML forever (until the client leaves)
 ``/bomb`` [enc=gzip, gb=1]         gzip|deflate|rawdeflate|br of gb GiB of zeros, generated lazily
+``/double-gzip`` [ct=text/html]    ``Content-Encoding: gzip, gzip``: ~11 KB that inflate to 2 GiB of zeros
 ``/oversized`` [mb=12, length=1]   a plain body of mb MB; length=0 omits Content-Length
 ``/big`` [mb=5]                    a valid RSS feed of about mb MB (many items)
 ``/gzip-feed`` ``/deflate-feed``   a valid feed compressed properly ([raw=1] for raw deflate)
@@ -80,9 +81,11 @@ from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
-from xml.sax.saxutils import escape
 
 import brotli
+
+from crisiswatch import feedwriter
+from crisiswatch.feedwriter import Channel, Entry, Raw
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -116,20 +119,19 @@ def rss(
     declare: bool = True,
     prolog: str = "",
 ) -> str:
-    """An RSS 2.0 document (as text; the caller encodes it). Item keys: title, link, guid, description, pubDate."""
-    parts = []
-    for item in items:
-        fields = "".join(
-            f"<{key}>{value}</{key}>" if key in ("title", "description") and value.startswith("<![CDATA[")
-            else f"<{key}>{escape(value)}</{key}>"
-            for key, value in item.items()
-        )
-        parts.append(f"<item>{fields}</item>")
-    decl = f'<?xml version="1.0" encoding="{encoding}"?>\n' if declare else ""
-    return (
-        f"{decl}{prolog}<rss version=\"2.0\"><channel><title>{escape(title)}</title>"
-        f"<link>https://news.example/</link><description>test</description>{''.join(parts)}</channel></rss>"
-    )
+    """An RSS 2.0 document (as text; the caller encodes it). Item keys: title, link, guid, description, pubDate.
+
+    Written by the one feed writer; a ``<![CDATA[`` title or description, and every pubDate (fault
+    tests send broken ones), go in as they are.
+    """
+    def raw_if_cdata(value: str | None) -> str | None:
+        return Raw(value) if value is not None and value.startswith("<![CDATA[") else value
+
+    entries = [Entry(title=raw_if_cdata(item.get("title")) or "", link=item.get("link"), id=item.get("guid"),
+                     published=item.get("pubDate"), summary=raw_if_cdata(item.get("description")))
+               for item in items]
+    return feedwriter.rss(Channel(title, description="test"), entries, encoding=encoding if declare else None,
+                          prolog=prolog)
 
 
 def simple_items(n: int, tag: str = "x", start: datetime | None = None) -> list[dict[str, str]]:
@@ -203,6 +205,23 @@ def _bomb_parts(enc: str) -> tuple[bytes, bytes, bytes]:
                 tail = zc.flush()
             _bomb_cache[enc] = (head, seg, tail)
         return _bomb_cache[enc]
+
+
+_double_gzip: list[bytes] = []
+
+
+def double_gzip_bomb() -> bytes:
+    """gzip(gzip(2 GiB of zeros)), about 11 KB: the inner stream is one segment repeated, which the
+    outer gzip squeezes again. A client that undoes one layer holds 2 MB; both layers unbounded, 2 GiB."""
+    head, seg, tail = _bomb_parts("gzip")  # takes _big_lock itself
+    with _big_lock:
+        if not _double_gzip:
+            outer = zlib.compressobj(1, zlib.DEFLATED, 31)
+            parts = [outer.compress(head)]
+            parts += [outer.compress(seg) for _ in range((2 << 30) // _BOMB_SEGMENT - 1)]
+            parts += [outer.compress(tail), outer.flush()]
+            _double_gzip.append(b"".join(parts))
+    return _double_gzip[0]
 
 
 def _bomb_chunks(enc: str, total: int) -> Iterator[bytes]:
@@ -433,6 +452,10 @@ class _Handler(BaseHTTPRequestHandler):
             if self.server.owner._stopping.is_set():
                 return
             self.wfile.write(out)
+
+    def ep_double_gzip(self, path: str) -> None:
+        self.send_body(200, double_gzip_bomb(), self.q.get("ct", "text/html"),
+                       headers={"Content-Encoding": "gzip, gzip"})
 
     def ep_oversized(self, path: str) -> None:
         size = int(float(self.q.get("mb", 12)) * 1_000_000)

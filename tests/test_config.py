@@ -150,3 +150,80 @@ def test_first_run_installs_the_shipped_config(tmp_path: Path, monkeypatch: pyte
     assert f"created {installed}" in captured.err
     assert f"database: {tmp_path / 'data' / 'crisiswatch' / 'crisiswatch.db'}" in captured.out
     assert load_config(installed).feeds
+
+
+# -- impossible values: refused at load, located, exit 2, never a traceback -----------------------------------
+
+IMPOSSIBLE = [
+    ('[settings]\npoll_interval = "99999999999999999999d"\n', "settings.poll_interval", ":2:", "at most a year"),
+    ("[settings]\npoll_interval = inf\n", "settings.poll_interval", ":2:", "at most a year"),
+    ("[settings]\ntimeout = nan\n", "settings.timeout", ":2:", "not nan"),
+    ("[settings]\ntimeout = -inf\n", "settings.timeout", ":2:", "more than zero"),
+    ('[settings]\ngroup_window = "-5m"\n', "settings.group_window", ":2:", "is not a duration"),
+    ("[settings]\nsurge_window = 1e400\n", "settings.surge_window", ":2:", "at most a year"),
+    ("[settings]\nsurge_window = 99999999999999999999\n", "settings.surge_window", ":2:", "at most a year"),
+    ("[settings]\nsurge_window = 1" + "0" * 400 + "\n", "settings.surge_window", ":2:", "at most a year"),
+    ('[settings]\nmax_feed_bytes = "1' + "0" * 400 + 'GB"\n', "settings.max_feed_bytes", ":2:", "less than a terabyte"),
+    ("[settings]\nmax_feed_bytes = inf\n", "settings.max_feed_bytes", ":2:", "not inf"),
+    ("[settings]\nmax_feed_bytes = nan\n", "settings.max_feed_bytes", ":2:", "not nan"),
+    ('[settings]\nmax_feed_bytes = "99999999999999999999GB"\n', "settings.max_feed_bytes", ":2:", "less than a terabyte"),
+    ("[settings]\nsurge_factor = nan\n", "settings.surge_factor", ":2:", "above 1"),
+    ("[settings]\nsurge_factor = inf\n", "settings.surge_factor", ":2:", "above 1"),
+    ("[settings]\nmax_connections = 99999999999999999999\n", "settings.max_connections", ":2:", "from 1 to"),
+    ('[[feeds]]\nname = "a"\nurl = "https://a.example/"\ninterval = "99999999999999999999d"\n',
+     "feeds[0].interval", ":4:", "at most a year"),
+    ('[[feeds]]\nname = "a"\nurl = "https://a.example/"\ninterval = nan\n', "feeds[0].interval", ":4:", "nan"),
+    ('[[feeds]]\nname = "a"\nurl = "https://a.example/"\ninterval = -1\n', "feeds[0].interval", ":4:", "more than zero"),
+    ('[[feeds]]\nname = "a"\nurl = "http://[::1"\n', "feeds[0].url", ":3:", "not a valid URL"),
+    ('[[feeds]]\nname = "a"\nurl = "http://[example.org]/rss"\n', "feeds[0].url", ":3:", "not a valid URL"),
+    ('[[feeds]]\nname = "a"\nurl = "https://a.example:99999/rss"\n', "feeds[0].url", ":3:", "not a valid URL"),
+    ('[[feeds]]\nname = "a"\nurl = "https://a.example:port/rss"\n', "feeds[0].url", ":3:", "not a valid URL"),
+    ('[[feeds]]\nname = "a"\nurl = "https:///rss"\n', "feeds[0].url", ":3:", "no host name"),
+    ('[[feeds]]\nname = "a"\nurl = "https://a.example/r ss"\n', "feeds[0].url", ":3:", "space or a control"),
+    ('[[feeds]]\nname = "a"\nurl = "https://a.example/\\u001b[31m"\n', "feeds[0].url", ":3:", "control or invisible"),
+    ('[settings]\nwebhook_url = "http://[::1"\n', "settings.webhook_url", ":2:", "http(s) URL"),
+]
+
+
+@pytest.mark.parametrize(("text", "key", "line", "problem"), IMPOSSIBLE)
+def test_impossible_values_are_located_config_errors(tmp_path: Path, text: str, key: str, line: str,
+                                                     problem: str) -> None:
+    path = tmp_path / "feeds.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert f"{path.resolve()}{line}" in message, message
+    assert key in message and problem in message and "\n  fix: " in message, message
+
+
+@pytest.mark.parametrize("argv", [["check"], ["check", "--probe"], ["poll", "--once"], ["poll"], ["run"],
+                                  ["feeds", "list"], ["feeds", "add", "https://x.example/rss", "--no-discover"]])
+@pytest.mark.parametrize("text", [case[0] for case in IMPOSSIBLE if case[1] in (
+    "settings.poll_interval", "settings.timeout", "feeds[0].url")][::3])
+def test_every_command_that_loads_the_config_refuses_them(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                          argv: list[str], text: str) -> None:
+    path = tmp_path / "feeds.toml"
+    path.write_text(text, encoding="utf-8")
+    code = main(["--config", str(path), "--db", str(tmp_path / "cw.db"), *argv])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith("crisiswatch: config error: ") and "fix:" in err and "Traceback" not in err
+    assert not (tmp_path / "cw.db").exists()
+
+
+def test_the_largest_accepted_values_still_poll(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A year and 999 GB are accepted and usable: poll --once schedules them without overflow."""
+    path = tmp_path / "feeds.toml"
+    path.write_text('[settings]\npoll_interval = "366d"\ntimeout = "1s"\nmax_feed_bytes = "999GB"\n'
+                    'group_window = "366d"\nsurge_window = "366d"\n'
+                    '[[feeds]]\nname = "nowhere"\nurl = "http://127.0.0.1:9/rss"\ninterval = "366d"\n',
+                    encoding="utf-8")
+    assert main(["--config", str(path), "--db", str(tmp_path / "cw.db"), "poll", "--once"]) == 0
+    assert "1 errors" in capsys.readouterr().err
+
+
+def test_ipv6_and_idn_urls_are_accepted() -> None:
+    cfg = parse_config('[[feeds]]\nname = "v6"\nurl = "http://[::1]:8080/rss"\n'
+                       '[[feeds]]\nname = "idn"\nurl = "https://zëri.info/rss/zerat"\n')
+    assert [f.url for f in cfg.feeds] == ["http://[::1]:8080/rss", "https://zëri.info/rss/zerat"]

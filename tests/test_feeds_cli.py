@@ -349,7 +349,7 @@ def test_discovery_caps_the_body_size(site: Site) -> None:
     from crisiswatch.discover import DiscoveryError, discover
 
     site.routes["/huge"] = (200, "text/html", "<html>" + "x" * 200_000)
-    with pytest.raises(DiscoveryError, match=r"larger than 0\.1MB"):
+    with pytest.raises(DiscoveryError, match=r"body over the 100 KB cap"):
         discover(f"{site.base}/huge", max_bytes=100_000)
 
 

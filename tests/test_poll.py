@@ -81,14 +81,16 @@ def test_two_polls_second_adds_nothing(setup: tuple[Path, Path], capsys: pytest.
     assert re.fullmatch(r"polled 4 feeds in \d+\.\ds: 3 ok, 0 not modified, 1 errors; 7 new items, 4 new alerts",
                         summary), summary
     assert len(first.strip().splitlines()) == 5  # -v: one line per feed, then the summary
+    # The second --once overrides the interval, not the broken feed's error backoff (issue 15):
+    # it is held off for a minute after its first failure, and the summary says so.
     second = poll(cfg, db, capsys).strip().splitlines()[-1]
-    assert re.fullmatch(r"polled 4 feeds in \d+\.\ds: 1 ok, 2 not modified, 1 errors; 0 new items, 0 new alerts",
-                        second), second
+    assert re.fullmatch(r"polled 3 feeds in \d+\.\ds: 1 ok, 2 not modified, 0 errors; 0 new items, 0 new alerts; "
+                        r"1 held off by their servers \(next at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)", second), second
     conn = sqlite3.connect(db)
     assert conn.execute("select count(*) from items").fetchone()[0] == 7
     assert conn.execute("select count(*) from alerts").fetchone()[0] == 4
     errors = conn.execute("select feed, detail from events where kind = 'fetch_error'").fetchall()
-    assert len(errors) == 2 and all(f == "broken" and "500" in d for f, d in errors)
+    assert len(errors) == 1 and all(f == "broken" and "500" in d and "held off until" in d for f, d in errors)
     statuses = dict(conn.execute("select name, last_status from feeds"))
     assert statuses == {"rss": 304, "atom": 304, "rdf": 200, "broken": 500}
     kinds = {k for (k,) in conn.execute("select kind from events")}

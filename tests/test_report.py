@@ -392,3 +392,14 @@ def test_the_shipped_example_is_a_current_self_contained_report() -> None:
     assert (docs / "report-example.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     assert "docs/report-example.html" in readme and "docs/report-example.png" in readme
+
+
+def test_timeline_stops_at_its_limit_and_counts_the_rest(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    period = Period.resolve(None, None, now=NOW, zone=None)
+    with Store.open(db, readonly=True) as store:
+        full = make_report(store, period, now=NOW).timeline
+        monkeypatch.setattr(model, "TIMELINE_LIMIT", 10)
+        report = make_report(store, period, now=NOW)
+    assert len(full) == 19  # 9 new alerts, 5 surges, a pin, a dismissal, 3 feed changes
+    assert report.timeline == full[:10]
+    assert report.timeline_omitted == {"other": 9}

@@ -10,6 +10,7 @@ from .context import Context
 
 if TYPE_CHECKING:
     from ..config import Config, Feed
+    from ..poller import Hold
 
 
 def register(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFormatter]) -> None:
@@ -26,6 +27,7 @@ def register(sub: argparse._SubParsersAction, formatter: type[argparse.HelpForma
 
 
 def run(ctx: Context) -> int:
+    from ..redact import redact_text
     from ..termsafe import one_line
 
     config = ctx.config
@@ -37,15 +39,40 @@ def run(ctx: Context) -> int:
     notify = _notifications(config)
     if notify:
         print(f"notify: {notify}")
+    holds = _holds(ctx)
+    for hold in holds.values():
+        print(f"held off: {one_line(redact_text(hold.line()))}")
     if not ctx.args.probe:
         return 0
     import asyncio
 
-    rows = asyncio.run(_probe(config))
+    rows = asyncio.run(_probe(config, holds))
     _print_table(rows)
     failed = sum(1 for r in rows if r[1] != "ok")
     print(f"\n{len(rows) - failed} of {len(rows)} feeds ok", file=sys.stderr)
+    if holds:
+        print(f"{len(holds)} held off by their servers: probed anyway (nothing stored); poll --once and the "
+              "dashboard's r wait until each hold-off ends", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _holds(ctx: Context) -> dict[str, Hold]:
+    """Feed name → the server's hold-off the database records for it now (Retry-After, backoff, 410)."""
+    if not ctx.db_path.exists():
+        return {}
+    from ..models import utcnow
+    from ..poller import hold_of
+    from ..store import Store
+
+    now = utcnow()
+    with Store.open(ctx.db_path, readonly=True) as store:
+        rows = {row["name"]: row for row in store.feeds()}
+    holds = {}
+    for feed in ctx.config.feeds:
+        hold = hold_of(rows[feed.name], now) if feed.enabled and feed.name in rows else None
+        if hold is not None:
+            holds[feed.name] = hold
+    return holds
 
 
 def _notifications(config: Config) -> str:
@@ -74,7 +101,7 @@ def _database_summary(ctx: Context) -> str:
     return f" (schema {version}: {shown})"
 
 
-async def _probe(config: Config) -> list[tuple[str, str, str, str, str, str]]:
+async def _probe(config: Config, holds: dict[str, Hold]) -> list[tuple[str, str, str, str, str, str]]:
     import asyncio
     import time
 
@@ -84,6 +111,14 @@ async def _probe(config: Config) -> list[tuple[str, str, str, str, str, str]]:
     from ..redact import redact_text, redact_url
 
     async def one(fetcher: Fetcher, feed: Feed) -> tuple[str, str, str, str, str, str]:
+        row = await probe(fetcher, feed)
+        hold = holds.get(feed.name)
+        if hold is None:
+            return row
+        until = "until re-enabled" if hold.until is None else f"until {iso(hold.until)}"
+        return (*row[:5], f"{row[5]}  [held off {until}: {redact_text(hold.reason)}]")
+
+    async def probe(fetcher: Fetcher, feed: Feed) -> tuple[str, str, str, str, str, str]:
         started = time.monotonic()
         result = await fetcher.fetch(feed.url)
         status = str(result.status) if result.status is not None else "---"

@@ -161,8 +161,9 @@ def _refuse_controls(url: str, what: str) -> None:
 
 
 def _is_http_url(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
+    from ..config import http_url_problem
+
+    return http_url_problem(url) is None
 
 
 def _host(url: str) -> str:

@@ -22,19 +22,23 @@ def register(sub: argparse._SubParsersAction, formatter: type[argparse.HelpForma
         "  crisiswatch poll --once -v        with a line per feed\n"
         "  crisiswatch --db /srv/cw.db poll  run forever (e.g. under systemd or tmux)",
     )
-    p.add_argument("--once", action="store_true", help="poll every feed once and exit")
+    p.add_argument("--once", action="store_true", help="poll every feed once and exit (feeds a server holds "
+                   "off — Retry-After, error backoff, 410 — still wait)")
     p.add_argument("-v", "--verbose", action="store_true", help="print a line per feed")
     p.set_defaults(handler=run)
 
 
 def run(ctx: Context) -> int:
     import asyncio
+    import contextlib
     import signal
 
     from ..fetch import warm_tls
 
     warm_tls()  # overlaps loading the config and opening the database
     from ..poller import FeedReport, Poller, PollSummary
+    from ..redact import redact_text
+    from ..termsafe import one_line
 
     config = ctx.config
     if not config.feeds:
@@ -48,6 +52,9 @@ def run(ctx: Context) -> int:
             print(r.line(), file=sys.stderr, flush=True)
 
     def summary(s: PollSummary) -> None:
+        if verbose:
+            for hold in s.held:  # not fetched: the server's hold-off outranks --once
+                print(f"{'held off':<12} ---  {one_line(redact_text(hold.line()))}", file=sys.stderr, flush=True)
         print(s.line(), file=sys.stderr, flush=True)
 
     notifier = _notifier(ctx)
@@ -55,17 +62,36 @@ def run(ctx: Context) -> int:
     poller = Poller(config, store, on_report=report, notifier=notifier)
 
     async def main() -> int:
-        if ctx.args.once:
-            result = await poller.poll_once()
-            summary(result)
-            return 0
+        # SIGINT and SIGTERM end the run promptly and quietly: the cycle in flight is cancelled (every
+        # feed is written in its own transaction, so nothing committed is lost) and the workers, the
+        # notifier and the database are closed in order below, without a traceback from anyone.
         stop = asyncio.Event()
+        received: list[int] = []
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await poller.run(stop, on_summary=summary,
-                         on_error=lambda msg: print(f"crisiswatch: {msg}", file=sys.stderr, flush=True))
-        print("crisiswatch: stopped", file=sys.stderr)
+            loop.add_signal_handler(sig, lambda sig=sig: (received.append(sig), stop.set()))
+        if ctx.args.once:
+            work = asyncio.ensure_future(poller.poll_once())
+        else:
+            work = asyncio.ensure_future(poller.run(
+                stop, on_summary=summary,
+                on_error=lambda msg: print(f"crisiswatch: {msg}", file=sys.stderr, flush=True)))
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({work, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not work.done():
+            work.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await work
+        if work.cancelled():
+            print("crisiswatch: stopped" + (" (interrupted; the feeds already polled are stored)"
+                                            if ctx.args.once else ""), file=sys.stderr)
+            return 130 if ctx.args.once and signal.SIGINT in received else 0
+        result = work.result()
+        if ctx.args.once:
+            summary(result)
+        else:
+            print("crisiswatch: stopped", file=sys.stderr)
         return 0
 
     try:

@@ -235,8 +235,11 @@ def _timeline(conn: sqlite3.Connection, period: Period, feed_changes: list[Timel
     entries += [(c.time, 1 << 62, c) for c in feed_changes]
     entries.sort(key=lambda t: (t[0], t[1]))
     out = [entry for _, _, entry in entries]
-    if len(out) > TIMELINE_LIMIT:
-        omitted["other"] = len(out) - TIMELINE_LIMIT
+    kept_new = sum(1 for e in out if e.kind == "alert_new")
+    total = kept_new + queries.count_other_story_events(conn, since, until) + len(feed_changes)
+    if total > TIMELINE_LIMIT:
+        # The earliest TIMELINE_LIMIT lines are listed; "other" counts the later ones left out.
+        omitted["other"] = total - TIMELINE_LIMIT
         out = out[:TIMELINE_LIMIT]
     return out, omitted
 

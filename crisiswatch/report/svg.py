@@ -19,13 +19,16 @@ MAX_KEYWORDS = 20
 
 
 def _nice(top: int) -> int:
-    """The axis maximum: the data's maximum rounded up to 1, 2 or 5 × a power of ten."""
+    """The axis maximum: the data's maximum rounded up to 1, 2, 4, 6 or 8 × a power of ten (even, so the
+    middle grid line is a whole number)."""
     if top <= 1:
         return 1
+    if top == 2:
+        return 2
     magnitude = 1
     while magnitude * 10 < top:
         magnitude *= 10
-    for step in (1, 2, 5, 10):
+    for step in (1, 2, 4, 6, 8, 10):
         if step * magnitude >= top:
             return step * magnitude
     return 10 * magnitude
@@ -49,7 +52,7 @@ def alerts_chart(per_bin: dict[str, list[int]], times: list[datetime], *, bin_ho
     where = "local" if zone is not None else "UTC"
     parts = [f'<svg class="chart" id="chart-alerts" viewBox="0 0 {width} {height}" role="img" '
              f'aria-label="Alerts per {bin_hours} h, stacked by severity" xmlns="http://www.w3.org/2000/svg">']
-    for frac in (0, 0.5, 1):
+    for frac in (0, 0.5, 1) if axis > 1 else (0, 1):
         y = top + plot_h * (1 - frac)
         value = axis * frac
         parts.append(f'<line class="grid" x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}"/>')

@@ -89,12 +89,18 @@ class Actions(Queries, Events):
                          "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
 
     def reenable_feed(self, name: str) -> bool:
-        """Clear 'gone' and backoff so the feed is polled at the next cycle."""
+        """Clear 'gone' and backoff so the feed is polled at the next cycle.
+
+        A Retry-After the server sent stays: that is the server's explicit
+        wish, and it ends on its own (at most a day).
+        """
         with self.write() as conn:
             row = conn.execute("SELECT id FROM feeds WHERE name = ?", (name,)).fetchone()
             if row is None:
                 return False
             conn.execute("UPDATE feeds SET gone = 0, failures = 0, next_poll = NULL WHERE id = ?", (row["id"],))
+            conn.execute("UPDATE feeds SET hold_until = NULL, hold_kind = NULL, hold_reason = NULL "
+                         "WHERE id = ? AND coalesce(hold_kind, '') != 'retry-after'", (row["id"],))
             self._event("feed_reenabled", feed_id=row["id"], detail="re-enabled by the user")
         return True
 

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
+from urllib.parse import quote
 
 from ..errors import StoreError
 from . import schema
@@ -42,7 +43,7 @@ def explain_sqlite(exc: sqlite3.Error, path: Path) -> StoreError:
         why = f"{path}: the disk is full; free some space and run again (nothing committed was lost)"
     elif "unable to open" in msg:
         why = f"{path}: cannot open the database (does its folder exist and is it writable?)"
-    elif "malformed" in msg or "not a database" in msg:
+    elif "malformed" in msg or "not a database" in msg or "no such table" in msg:
         why = f"{path}: not a crisiswatch database, or it is damaged ({exc}); pass --db to another file"
     else:
         why = f"{path}: database error: {exc}"
@@ -74,16 +75,22 @@ class Connection:
 
     @classmethod
     def open(cls, path: Path | str, *, readonly: bool = False) -> Self:
+        """Open (and migrate) the database; ``readonly`` opens without ever writing, for export and check.
+
+        The path goes to SQLite as a path, or, read-only, as a properly quoted
+        ``file:`` URI: a ``#``, ``%`` or ``?`` in a folder or file name is part
+        of the name, never a fragment or a query.
+        """
         path = Path(path)
         try:
             if readonly:
                 if not path.exists():
                     raise StoreError(f"{path}: no such database; run `crisiswatch poll --once` first")
-                conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
-                                       check_same_thread=False)
+                conn = _open_readonly(path)
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+                # An absolute path: even a SQLite built to read "file:…" names as URIs takes it literally.
+                conn = sqlite3.connect(os.path.abspath(path), isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA foreign_keys = ON")
@@ -181,6 +188,39 @@ class Connection:
         return [dict(r) for r in self.conn.execute(sql, params)]
 
 
+def sqlite_uri(path: Path | str, **params: str) -> str:
+    """``path`` as a SQLite ``file:`` URI, every character that means something in a URI percent-quoted."""
+    absolute = os.path.abspath(os.fspath(path))
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return "file:" + quote(absolute, safe="/") + (f"?{query}" if query else "")
+
+
+def _open_readonly(path: Path) -> sqlite3.Connection:
+    """A connection that never writes: ``mode=ro``, or ``immutable=1`` where ``mode=ro`` cannot work.
+
+    A WAL database opened ``mode=ro`` still needs its ``-shm`` side file, which
+    SQLite creates beside it: in a read-only folder (a mounted backup, another
+    user's directory) that fails with "unable to open". Nobody can be writing a
+    database whose folder refuses its side files, so it is read as immutable
+    (no locks, no side files) instead. A ``-wal`` left there without its
+    ``-shm`` cannot be read either way; such a database is shown as of its
+    last checkpoint.
+    """
+    conn = sqlite3.connect(sqlite_uri(path, mode="ro"), uri=True, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        msg = str(exc).lower()
+        if "unable to open" not in msg and "readonly" not in msg and "read-only" not in msg:
+            raise
+    conn = sqlite3.connect(sqlite_uri(path, mode="ro", immutable="1"), uri=True, isolation_level=None,
+                           check_same_thread=False)
+    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    return conn
+
+
 def _open_lock(path: Path) -> int | None:
     """The writers' turn lock beside the database; without one (read-only dir) SQLite's lock still protects."""
     if fcntl is None:
@@ -191,4 +231,4 @@ def _open_lock(path: Path) -> int | None:
         return None
 
 
-__all__ = ["BUSY_TIMEOUT_MS", "Connection", "explain_sqlite"]
+__all__ = ["BUSY_TIMEOUT_MS", "Connection", "explain_sqlite", "sqlite_uri"]

@@ -69,7 +69,8 @@ class Ingest(Queries, Events):
                 if row["config_url"] != feed.url:
                     conn.execute(
                         "UPDATE feeds SET url = ?, config_url = ?, etag = NULL, last_modified = NULL, gone = 0, "
-                        "failures = 0, next_poll = NULL, in_config = 1 WHERE id = ?", (feed.url, feed.url, row["id"]))
+                        "failures = 0, next_poll = NULL, hold_until = NULL, hold_kind = NULL, hold_reason = NULL, "
+                        "in_config = 1 WHERE id = ?", (feed.url, feed.url, row["id"]))
                 else:
                     conn.execute("UPDATE feeds SET in_config = 1 WHERE id = ?", (row["id"],))
         return ids
@@ -177,8 +178,15 @@ class Ingest(Queries, Events):
         next_poll: datetime,
         now: datetime | None = None,
         search_texts: Sequence[tuple[str, str]] | None = None,
+        hold: tuple[datetime, str, str] | None = None,
     ) -> FeedOutcome:
         """Store one feed's fetch outcome, its new items and alerts, atomically.
+
+        ``hold`` is the server's hold-off the poller derived from this outcome,
+        (until, kind, reason), or None to lift any; see ``schema._SCHEMA_FEED_HOLDS``.
+        A permanent redirect (``result.moved_to``) is committed only when the new
+        address answered with a feed (``parsed`` without error): a captive portal
+        or a hostile server answering a 301 with a page must not re-point the feed.
 
         ``search_texts`` are the items' (title, summary) already folded by
         :func:`fold.fold` (the poller does it in its worker processes); without
@@ -198,13 +206,12 @@ class Ingest(Queries, Events):
             if error:
                 error = redact_text(error)  # stored as last_error, shown by the TUI and `poll -v`
             updates: dict[str, Any] = {"last_fetch": stamp, "next_poll": iso(next_poll),
-                                       "fetch_count": feed["fetch_count"] + 1}
+                                       "fetch_count": feed["fetch_count"] + 1,
+                                       "hold_until": iso(hold[0]) if hold else None,
+                                       "hold_kind": hold[1] if hold else None,
+                                       "hold_reason": hold[2] if hold else None}
             if result.status is not None:
                 updates["last_status"] = result.status
-            if result.moved_to and result.moved_to != feed["url"]:
-                updates["url"] = result.moved_to
-                self._event("feed_moved", now=now, feed_id=feed_id,
-                            detail=f"permanent redirect: {feed['url']} -> {result.moved_to}")
             if error:
                 kind = result.error_kind or "parse"
                 updates.update(last_error=error, last_error_kind=kind, failures=feed["failures"] + 1,
@@ -214,9 +221,15 @@ class Ingest(Queries, Events):
                     self._event("feed_gone", now=now, feed_id=feed_id,
                                 detail=f"{error}; not polled again until re-enabled")
                 else:
-                    self._event("fetch_error", now=now, feed_id=feed_id, detail=f"{kind}: {error}")
+                    held = f"; held off until {iso(hold[0])} ({hold[2]})" if hold else ""
+                    self._event("fetch_error", now=now, feed_id=feed_id, detail=f"{kind}: {error}{held}")
                 self._update_feed(feed_id, updates)
                 return FeedOutcome("gone" if kind == "gone" else "error", error=error)
+            if (result.moved_to and result.moved_to != feed["url"] and parsed is not None
+                    and not result.not_modified):
+                updates["url"] = result.moved_to
+                self._event("feed_moved", now=now, feed_id=feed_id,
+                            detail=f"permanent redirect: {feed['url']} -> {result.moved_to}")
             updates.update(last_ok=stamp, failures=0, last_error=None, last_error_kind=None)
             if result.etag is not None or result.last_modified is not None or result.status == 200:
                 if not result.not_modified:

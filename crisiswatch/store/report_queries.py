@@ -143,6 +143,13 @@ def new_alert_counts(conn: sqlite3.Connection, since: str, until: str) -> dict[i
         "AND e.time >= ? AND e.time < ? GROUP BY r", (since, until))}
 
 
+def count_other_story_events(conn: sqlite3.Connection, since: str, until: str) -> int:
+    """The period's story events other than alert_new (surges, pins, dismissals…)."""
+    kinds = ", ".join(f"'{k}'" for k in STORY_EVENT_KINDS if k != "alert_new")
+    return int(conn.execute(f"SELECT count(*) FROM events WHERE kind IN ({kinds}) AND time >= ? AND time < ?",  # noqa: S608 - constants
+                            (since, until)).fetchone()[0])
+
+
 def story_events(conn: sqlite3.Connection, since: str, until: str, *, min_new_rank: int,
                  limit: int) -> list[dict[str, Any]]:
     """The period's story events in log order; alert_new only from ``min_new_rank`` up."""

@@ -115,7 +115,18 @@ CREATE VIEW items_view AS
     FROM items i JOIN feeds f ON f.id = i.feed_id;
 """
 
-_SCHEMA_V2 = """
+_SCHEMA_FEED_HOLDS = """
+ALTER TABLE feeds ADD COLUMN hold_until TEXT;
+ALTER TABLE feeds ADD COLUMN hold_kind TEXT;
+ALTER TABLE feeds ADD COLUMN hold_reason TEXT;
+"""
+"""A server's hold-off on a feed, apart from the user's schedule (``next_poll``): until when, why
+(``retry-after`` for a 429/503's Retry-After, ``backoff`` after failures) and the reason shown to
+the user. ``poll --once`` and the TUI's refresh override the interval, never this; it lives here so
+that a cron job running ``poll --once`` every minute honours it across processes."""
+
+
+_SCHEMA_SEEN = """
 ALTER TABLE alerts ADD COLUMN seen_at TEXT;
 UPDATE alerts SET seen_at = coalesce(state_changed, created) WHERE state != 'new';
 CREATE INDEX alerts_order ON alerts (published, id);
@@ -128,7 +139,8 @@ CREATE TABLE ui_state (
 """Seen state (NULL until the user looked; alerts already pinned or dismissed were looked at),
 indexes for the story-time order, and the dashboard's remembered settings (the theme)."""
 
-MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _SCHEMA_V2)
+
+MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _SCHEMA_FEED_HOLDS, _SCHEMA_SEEN)
 """Forward migrations; ``PRAGMA user_version`` is how many have been applied."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -257,8 +257,13 @@ class CrisiswatchApp(App[int]):
         if self._poller is None:
             self.notify("The poller is still starting; it polls every due feed as soon as it is up.")
             return
-        self._poller.request_poll()
-        if not quiet:
+        held = self._poller.request_poll()  # a server's hold-off (Retry-After, backoff) still applies
+        if held:
+            soonest = min(h.until for h in held if h.until is not None)
+            self.notify(f"Polling every feed now, except {len(held)} held off by their servers "
+                        f"(Retry-After or error backoff; the first until {soonest.astimezone():%H:%M}).",
+                        timeout=4, markup=False)
+        elif not quiet:
             self.notify("Polling every feed now.", timeout=2)
 
     # -- watching the database ------------------------------------------------------------------------------

@@ -1,0 +1,106 @@
+"""Database paths reach SQLite intact (#, %, ? are part of a name), and read-only databases and folders can
+still be exported and checked. Real SQLite files; a really read-only folder (a read-only bind mount in a
+private mount namespace when we are root, chmod otherwise)."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crisiswatch.cli import main
+from crisiswatch.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def make_db(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with Store.open(path) as store:
+        store.add_event("poll_finished", detail="polled 3 feeds")
+    return path
+
+
+@pytest.mark.parametrize("name", ["c#w.db", "c%3Fw.db", "c?w.db", "100%.db", "we#ird %20?dir/c#w?.db"])
+def test_odd_characters_in_the_path_are_part_of_the_name(tmp_path: Path, name: str, capsys) -> None:
+    db = make_db(tmp_path / name)
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    assert main(["--db", str(db), "export", "events", "--format", "jsonl"]) == 0
+    assert '"detail": "polled 3 feeds"' in capsys.readouterr().out
+    assert main(["--db", str(db), "--config", os.devnull, "check"]) == 0
+    assert "1 events" in capsys.readouterr().out
+    # Nothing was created beside it under a name cut at the # or ?.
+    assert sorted(p.name for p in tmp_path.rglob("*") if not p.name.endswith(("-wal", "-shm"))) == \
+        [n for n in before if not n.endswith(("-wal", "-shm"))]
+
+
+def test_a_read_only_database_file_can_be_exported(tmp_path: Path, capsys) -> None:
+    db = make_db(tmp_path / "cw.db")
+    db.chmod(0o444)
+    assert main(["--db", str(db), "export", "events"]) == 0
+    assert "polled 3 feeds" in capsys.readouterr().out
+
+
+def test_not_a_crisiswatch_database_is_one_clear_line(tmp_path: Path, capsys) -> None:
+    other = tmp_path / "other.db"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE t (x)")
+    conn.commit()
+    conn.close()
+    assert main(["--db", str(other), "export", "events"]) == 1
+    err = capsys.readouterr().err
+    assert "not a crisiswatch database" in err and "Traceback" not in err
+
+
+def _read_only_runner(folder: Path) -> list[str] | None:
+    """A command prefix that runs what follows with ``folder`` really read-only, or None if we cannot."""
+    if os.geteuid() != 0:
+        return []  # chmod is enough for an ordinary user
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return None
+    probe = subprocess.run([unshare, "-m", "sh", "-c", f"mount --bind {shlex.quote(str(folder))} "
+                            f"{shlex.quote(str(folder))} && mount -o remount,bind,ro {shlex.quote(str(folder))}"],
+                           capture_output=True, timeout=30, check=False)
+    if probe.returncode != 0:
+        return None
+    q = shlex.quote(str(folder))
+    return [unshare, "-m", "sh", "-c", f'mount --bind {q} {q} && mount -o remount,bind,ro {q} && exec "$@"', "sh"]
+
+
+@pytest.mark.parametrize("side_files", [False, True], ids=["no-side-files", "stale-wal-and-shm"])
+def test_a_database_in_a_read_only_folder_can_be_exported_and_checked(tmp_path: Path, side_files: bool) -> None:
+    folder = tmp_path / "backup"
+    db = make_db(folder / "cw.db")
+    if side_files:
+        keep = Store.open(db)  # a reader left open keeps -wal and -shm beside the database
+        keep.table_counts()
+        assert db.with_name("cw.db-wal").exists() and db.with_name("cw.db-shm").exists()
+    prefix = _read_only_runner(folder)
+    if prefix is None:
+        pytest.skip("cannot make a read-only folder here (no unshare/mount)")
+    if not prefix:
+        folder.chmod(0o555)
+    try:
+        base = [*prefix, sys.executable, "-m", "crisiswatch.cli", "--db", str(db)]
+        export = subprocess.run([*base, "export", "events"], capture_output=True, text=True, env=ENV, timeout=60)
+        assert export.returncode == 0, export.stderr
+        assert "polled 3 feeds" in export.stdout and export.stderr == ""
+        check = subprocess.run([*base, "--config", os.devnull, "check"], capture_output=True, text=True, env=ENV,
+                               timeout=60)
+        assert check.returncode == 0, check.stderr
+        assert "1 events" in check.stdout
+        # The read-only folder was really read-only: nothing new appeared in it.
+        touch = subprocess.run([*prefix, "touch", str(folder / "probe")], capture_output=True, timeout=30)
+        assert touch.returncode != 0 or os.geteuid() != 0
+    finally:
+        if side_files:
+            keep.close()
+        folder.chmod(0o755)
