@@ -479,3 +479,18 @@ async def test_a_disabled_feed_is_off_not_failing(tmp_path: Path, monkeypatch: p
         await settle(pilot)
         header = header_text(app)
         assert "3/4 ok" in header and "1 failing" in header and "(1 off)" in header
+
+
+async def test_keys_typed_right_after_slash_go_into_the_search_box(data: tui_data.Built) -> None:
+    """Found in tmux: `/ibar` sent at once lost "ibar" (queued on the pane before the box had focus)."""
+    from textual import events
+
+    app = make_app(data)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for key, char in (("slash", "/"), ("i", "i"), ("b", "b"), ("a", "a"), ("r", "r")):
+            app.post_message(events.Key(key, char))
+        await wait_for(pilot, lambda: app.screen.query_one("#search", Input).value == "ibar")
+        assert not alerts_of(app).show_dismissed  # "a" was text, not the show-dismissed key
+        app.post_message(events.Key("slash", "/"))
+        await wait_for(pilot, lambda: app.screen.query_one("#search", Input).value == "ibar/")

@@ -297,9 +297,10 @@ class CrisiswatchApp(App[int]):
 
     # -- requests from screens and widgets ------------------------------------------------------------------
     @on(StoreWritten)
-    async def _store_written(self, message: StoreWritten) -> None:
+    def _store_written(self, message: StoreWritten) -> None:
         self._local_writes += 1
-        await self.check_store()
+        # A worker, so whoever waits for the app's workers (tests, snapshots) also waits for this look.
+        self.run_worker(self.check_store, group="store-written", exit_on_error=False)
 
     @on(PollRequested)
     def _poll_requested(self, message: PollRequested) -> None:

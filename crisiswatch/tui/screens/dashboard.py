@@ -61,7 +61,9 @@ DASHBOARD_KEYS: tuple[Binding, ...] = (
     Binding("n", "next_unseen", "Next new", tooltip="Jump to the next unseen alert (● marks unseen alerts)"),
     Binding("p", "pin", "Pin", tooltip="Pin or unpin the selected alert (pinned alerts stay on top)"),
     Binding("d", "dismiss_alert", "Dismiss", tooltip="Dismiss the selected alert (hidden until restored)"),
-    Binding("slash", "search", "Search", key_display="/",
+    # priority: handled as the key arrives, so what is typed right after "/" (fast, pasted, sent by
+    # tmux) already goes to the search box instead of queueing on the pane and getting lost.
+    Binding("slash", "search", "Search", key_display="/", priority=True,
             tooltip="Search: a keyword or alias finds it in every spelling and script; other words search text"),
     Binding("o", "open_link", "Open", tooltip="Open the selected story in a browser, or show and copy its link"),
     Binding("q", "quit", "Quit", tooltip="Quit (everything is already saved)"),
@@ -289,6 +291,9 @@ class Dashboard(Screen[None]):
         if self._detail_timer is not None:
             self._detail_timer.stop()
         row = event.row
+        if self.ctx.fixed_clock:
+            self._load_detail(row)  # a test clock: no timer, so what is drawn does not depend on timing
+            return
         self._detail_timer = self.set_timer(DETAIL_DELAY, lambda: self._load_detail(row))
 
     @on(PagedTable.CursorMoved)
@@ -456,8 +461,14 @@ class Dashboard(Screen[None]):
     # -- search ------------------------------------------------------------------------------------
     def action_search(self) -> None:
         search = self.query_one("#search", Input)
+        if self.focused is search:
+            search.insert_text_at_cursor("/")  # a "/" typed in the query itself
+            return
         search.add_class("-visible")
-        search.focus()
+        # Shown at once, not at the next CSS pass: keys typed right after "/" (fast typing,
+        # a paste, tmux send-keys) must land in the box, not on the dashboard's own keys.
+        search.display = True
+        self.set_focus(search)  # now: Widget.focus() defers to after the keys already queued
 
     @on(Input.Changed, "#search")
     def _search_changed(self, event: Input.Changed) -> None:
@@ -484,6 +495,7 @@ class Dashboard(Screen[None]):
         if search.has_class("-visible") or self.headlines.query_text:
             search.value = ""
             search.remove_class("-visible")
+            search.display = False
             self._run_search("")
             self.headlines.focus()
 
