@@ -22,6 +22,8 @@ from .termsafe import url_problem
 from .units import parse_duration, parse_size
 
 MATCH_MODES = ("word", "exact", "prefix")
+KEYWORD_KINDS = ("actor", "place", "topic", "region")
+"""What a keyword names, for story clustering (see ``crisiswatch/cluster.py``)."""
 RULE_SEVERITIES = (*SEVERITIES, "mute")
 
 
@@ -71,6 +73,8 @@ class Keyword:
     match: str = "word"
     alert: bool = True
     """False makes a context-only keyword: usable in rules, never alerts on its own."""
+    kind: str | None = None
+    """actor | place | topic | region: how story clustering weighs the name (``cluster.ENTITY_KINDS``)."""
 
     @property
     def spellings(self) -> tuple[str, ...]:
@@ -350,7 +354,7 @@ class _Reader:
             raise self.fail("keywords", "must be an array of tables", "write each keyword under its own [[keywords]] header")
         out: list[Keyword] = []
         terms: dict[str, int] = {}
-        allowed = ("term", "aliases", "severity", "match", "alert")
+        allowed = ("term", "aliases", "severity", "match", "alert", "kind")
         for i, table in enumerate(raw):
             p = f"keywords[{i}]"
             if not isinstance(table, dict):
@@ -372,7 +376,14 @@ class _Reader:
             alert = table.get("alert", True)
             if not isinstance(alert, bool):
                 raise self.fail(f"{p}.alert", "must be true or false", "write alert = false for a context-only word")
-            out.append(Keyword(term, self.strings(table, "aliases", f"{p}.aliases"), severity, match, alert))
+            kind = None
+            if "kind" in table:
+                kind = table["kind"]
+                if not isinstance(kind, str) or kind.strip().lower() not in KEYWORD_KINDS:
+                    raise self.fail(f"{p}.kind", f"{kind!r} is not a kind of name",
+                                    f"use one of: {' | '.join(KEYWORD_KINDS)}")
+                kind = kind.strip().lower()
+            out.append(Keyword(term, self.strings(table, "aliases", f"{p}.aliases"), severity, match, alert, kind))
         return tuple(out)
 
     def rules(self, raw: Any, keywords: tuple[Keyword, ...]) -> tuple[Rule, ...]:

@@ -137,7 +137,7 @@ def _write_batches(table: str, fmt: str, batches: Iterable[tuple[list[str], list
 def _json_batches(table: str, batches: Iterable[tuple[list[str], list[tuple[Any, ...]]]]) -> Iterable[str]:
     """Encoded :func:`_json_row` of every row; a batch that is all printable skips ``_clean`` per cell."""
     for keys, batch in batches:
-        split = [(keys.index(k), k) for k in (("keywords", "rules", "feeds") if table == "alerts" else
+        split = [(keys.index(k), k) for k in (("keywords", "rules", "feeds", "languages") if table == "alerts" else
                                               ("keywords",) if table == "events" else ())]
         surge = keys.index("surge") if table == "alerts" else -1
         printable = _SEP.join(map(str, itertools.chain.from_iterable(batch))).isprintable()

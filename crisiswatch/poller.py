@@ -3,8 +3,10 @@
 Used by ``crisiswatch poll``, the TUI (in a worker thread with its own event
 loop) and the benchmarks. Fetching is async (httpx); parsing and matching run
 in a process pool so a 5 MB feed never delays other feeds' deadlines and both
-cores work; SQLite writes go through one dedicated thread, one transaction per
-feed, so the event loop never waits on the disk.
+cores work; SQLite writes go through one dedicated thread, which commits the
+results queued when it gets to them in one transaction (up to ``MAX_BATCH``
+feeds, a savepoint each: ``Store.record_results``), so the event loop never
+waits on the disk.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from .config import Config, Feed
 from .models import Assessment, FetchResult, ParsedFeed, from_iso, iso, utcnow
 from .redact import redact_text
-from .store import FeedOutcome, Store
+from .store import FeedOutcome, Store, StoryPolicy
 from .termsafe import one_line
 from .units import MAX_DURATION, format_duration
 from .worker import init_worker, parse_and_match, warm
@@ -198,6 +200,8 @@ class Poller:
         self._pending_lock = threading.Lock()
         self._draining = False
         self._feed_ids = store.sync_feeds(config.feeds)
+        self._policy = StoryPolicy.from_settings(config.settings, config.keywords)
+        """Grouping and surge thresholds, and the clusterer that knows the keywords' kinds (built once)."""
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._force_all = False
@@ -430,7 +434,7 @@ class Poller:
         failures = 0 if result.ok and (parsed is None or not parsed.error) else row.get("failures", 0) + 1
         next_poll, hold = self._schedule(feed, result, failures, fetched_at)
         outcome = await self._record((feed_id, result, parsed, assessments),
-                                     {"settings": self.config.settings, "next_poll": next_poll, "now": fetched_at,
+                                     {"settings": self._policy, "next_poll": next_poll, "now": fetched_at,
                                       "search_texts": search_texts, "hold": hold})
         if outcome.status == "gone":
             self._holds[feed.name] = Hold(feed.name, None, "gone", outcome.error or "HTTP 410 Gone")

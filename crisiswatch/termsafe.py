@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["multi_line", "one_line", "unsafe_char", "url_problem"]
+__all__ = ["control_problem", "multi_line", "one_line", "unsafe_char", "url_problem"]
 
 _ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]?|\][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?|[@-Z\\-_])"
                      r"|[\x9b][0-?]*[ -/]*[@-~]?|[\x9d\x90\x98\x9e\x9f][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?")
@@ -72,7 +72,12 @@ def url_problem(url: str) -> str | None:
     Such a URL is never a typo to repair silently: it arrives from a hostile
     OPML file or a pasted string, and printing it would act on the terminal.
     """
-    for i, ch in enumerate(url):
+    return control_problem(url)
+
+
+def control_problem(text: str) -> str | None:
+    """The first character of ``text`` a terminal could act on, described for an error message; or None."""
+    for i, ch in enumerate(text):
         if unsafe_char(ch):
             name = unicodedata.name(ch, "") or {"\n": "LINE FEED", "\r": "CARRIAGE RETURN", "\t": "TAB",
                                                  "\x1b": "ESCAPE"}.get(ch, "control character")

@@ -177,8 +177,8 @@ def test_no_screen_imports_the_app_or_another_screen() -> None:
     assert bad == {}
 
 
-@pytest.mark.parametrize("module", ["crisiswatch.errors", "crisiswatch.units", "crisiswatch.feedwriter",
-                                    "crisiswatch.store.lists"])
+@pytest.mark.parametrize("module", ["crisiswatch.errors", "crisiswatch.units", "crisiswatch.termsafe",
+                                    "crisiswatch.feedwriter", "crisiswatch.store.lists"])
 def test_leaf_modules_import_only_the_standard_library(module: str) -> None:
     """Everyone imports these (the feed writer: demo, tests and benchmarks), so they pull nothing in."""
     assert GRAPH[module], f"found no imports in {module} at all"

@@ -104,3 +104,71 @@ def test_a_database_in_a_read_only_folder_can_be_exported_and_checked(tmp_path: 
         if side_files:
             keep.close()
         folder.chmod(0o755)
+
+
+LOCKER = """\
+import fcntl, os, sqlite3, sys, time
+db = sys.argv[1]
+conn = sqlite3.connect(db, isolation_level=None)
+conn.execute("PRAGMA journal_mode = WAL")  # as every crisiswatch database is
+lock = os.open(db + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+fcntl.flock(lock, fcntl.LOCK_EX)          # crisiswatch's writers' turn…
+conn.execute("BEGIN IMMEDIATE")            # …and SQLite's write lock
+print("locked", flush=True)
+sys.stdin.readline()                       # until the test says so
+conn.execute("COMMIT")
+"""
+
+
+def test_an_up_to_date_database_opens_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    import time
+
+    db = make_db(tmp_path / "cw.db")
+    locker = subprocess.Popen([sys.executable, "-c", LOCKER, str(db)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert locker.stdout is not None and locker.stdout.readline().strip() == "locked"
+        started = time.monotonic()
+        waits: list[str] = []
+        with Store.open(db, on_wait=waits.append) as store:
+            assert store.table_counts()["events"] == 1
+        assert time.monotonic() - started < 5 and waits == []
+    finally:
+        locker.communicate("go\n", timeout=30)
+
+
+def test_a_migration_that_must_wait_says_who_holds_the_lock(tmp_path: Path) -> None:
+    import threading
+
+    db = make_db(tmp_path / "cw.db")
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA user_version = 0")  # as if the schema were older: opening must migrate (a write)
+    conn.commit()
+    conn.close()
+    locker = subprocess.Popen([sys.executable, "-c", LOCKER, str(db)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    waits: list[str] = []
+    opened = threading.Event()
+
+    def open_it() -> None:
+        try:
+            Store.open(db, on_wait=waits.append).close()
+        except Exception as exc:  # the migration replays CREATE TABLE on our fake-old schema; not the point
+            waits.append(f"then: {exc}")
+        opened.set()
+
+    try:
+        assert locker.stdout is not None and locker.stdout.readline().strip() == "locked"
+        thread = threading.Thread(target=open_it, daemon=True)
+        thread.start()
+        deadline = __import__("time").monotonic() + 30
+        while not waits and __import__("time").monotonic() < deadline:
+            opened.wait(0.05)
+        assert waits and waits[0].startswith(f"database {db} locked by ")
+        if sys.platform.startswith("linux"):
+            assert f"(pid {locker.pid})" in waits[0], waits[0]
+        assert waits[0].endswith("waiting…")
+        assert not opened.is_set()  # still waiting while the lock is held
+    finally:
+        locker.communicate("go\n", timeout=30)
+    assert opened.wait(60)

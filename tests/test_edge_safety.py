@@ -216,9 +216,21 @@ def test_config_with_a_control_in_a_url_is_a_clear_error(tmp_path: Path, capsys)
 
 def test_names_and_tags_from_config_are_shown_inert(tmp_path: Path, capsys) -> None:
     cfg = tmp_path / "feeds.toml"
-    cfg.write_text('[[feeds]]\nname = "Evil\\u202e\\u001b[31m"\nurl = "https://example.org/rss"\n'
-                   'tags = ["t\\u009d0;x\\u0007"]\n', encoding="utf-8")
+    cfg.write_text('[[feeds]]\nname = "Evil"\nurl = "https://example.org/rss"\n'
+                   'tags = ["t\\u009d0;x\\u0007", "\\u202eabc\\u001b[31m"]\n', encoding="utf-8")
     assert main(["--config", str(cfg), "feeds", "list"]) == 0
     out = capsys.readouterr().out
     assert "Evil" in out
     assert_clean(out)
+
+
+def test_tui_event_log_and_feed_health_show_no_controls_or_secrets() -> None:
+    from crisiswatch.tui.widgets.event_log import EventLog
+
+    log = EventLog.__new__(EventLog)
+    log._style = lambda name: ""  # type: ignore[attr-defined]
+    log.tz = None  # type: ignore[attr-defined]
+    text = EventLog.line(log, {"kind": "feed_moved", "time": "2026-11-25T12:00:00Z", "feed": "Bad\u202efeed",
+                               "title": None, "detail": "permanent redirect: http://a:hunter2@x.org/\x9b2J"})
+    assert_clean(text.plain)
+    assert "***@x.org" in text.plain

@@ -24,7 +24,7 @@ from faultserver import LAST_MODIFIED, FaultServer
 import crisiswatch.fetch as fetch_module
 from crisiswatch.config import Settings
 from crisiswatch.fetch import Fetcher, _decoder_for, _network_reason, parse_retry_after
-from crisiswatch.units import format_size as human_size
+from crisiswatch.units import format_size
 
 FAST = Settings(timeout=1.0, max_feed_bytes=1_000_000)
 
@@ -362,11 +362,11 @@ def test_parse_retry_after_forms() -> None:
     assert parse_retry_after("99999999999999999999") == 86_400.0  # capped at a day
 
 
-def test_human_size() -> None:
-    assert human_size(10_000_000) == "10 MB"
-    assert human_size(2_500_000) == "2.5 MB"
-    assert human_size(500_000) == "500 KB"
-    assert human_size(12) == "12 bytes"
+def test_format_size() -> None:
+    assert format_size(10_000_000) == "10 MB"
+    assert format_size(2_500_000) == "2.5 MB"
+    assert format_size(500_000) == "500 KB"
+    assert format_size(12) == "12 bytes"
 
 
 async def test_unsendable_validators_are_dropped(fault_server: FaultServer) -> None:

@@ -1,4 +1,4 @@
-"""The store: one transaction per feed result, grouping, surges, user actions, migrations."""
+"""The store: feed results, grouping, surges, user actions, migrations, pages."""
 
 from __future__ import annotations
 

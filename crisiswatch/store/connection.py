@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
@@ -58,6 +58,8 @@ class Connection:
         self.path = path
         self._lock_fd = lock_fd
         self._db: sqlite_utils.Database | None = None
+        self._on_wait: Callable[[str], None] | None = None
+        """Told "database locked by …, waiting" when a write has to wait for another process (see ``open``)."""
 
     @property
     def db(self) -> sqlite_utils.Database:
@@ -74,12 +76,17 @@ class Connection:
         return self._db
 
     @classmethod
-    def open(cls, path: Path | str, *, readonly: bool = False) -> Self:
+    def open(cls, path: Path | str, *, readonly: bool = False, on_wait: Callable[[str], None] | None = None) -> Self:
         """Open (and migrate) the database; ``readonly`` opens without ever writing, for export and check.
 
         The path goes to SQLite as a path, or, read-only, as a properly quoted
         ``file:`` URI: a ``#``, ``%`` or ``?`` in a folder or file name is part
         of the name, never a fragment or a query.
+
+        An up-to-date database is opened without taking the write lock, so a
+        reader (the dashboard) never waits for another process's write to
+        start. When a migration has to wait, ``on_wait`` hears "database locked
+        by crisiswatch poll (pid 4242), waiting…" first, so the user sees why.
         """
         path = Path(path)
         try:
@@ -96,9 +103,15 @@ class Connection:
             conn.execute("PRAGMA foreign_keys = ON")
             store = cls(conn, path, lock_fd=None if readonly else _open_lock(path))
             if not readonly:
-                conn.execute("PRAGMA journal_mode = WAL")
+                if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
-                schema.migrate(store)
+                if schema.check_version(conn, path) < schema.SCHEMA_VERSION:
+                    store._on_wait = on_wait
+                    try:
+                        schema.migrate(store)
+                    finally:
+                        store._on_wait = None
             else:
                 schema.check_version(conn, path)
             return store
@@ -135,17 +148,40 @@ class Connection:
         """
         with self._turn():
             try:
-                self.conn.execute("BEGIN IMMEDIATE")
+                self._begin_immediate()
             except sqlite3.Error as exc:
                 raise explain_sqlite(exc, self.path) from None
             yield from self._transaction()
+
+    def _begin_immediate(self) -> None:
+        if self._on_wait is None:
+            self.conn.execute("BEGIN IMMEDIATE")
+            return
+        self.conn.execute("PRAGMA busy_timeout = 300")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc).lower() and "busy" not in str(exc).lower():
+                raise
+            self._on_wait(waiting_message(self.path))
+        finally:
+            self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        self.conn.execute("BEGIN IMMEDIATE")
 
     @contextmanager
     def _turn(self) -> Iterator[None]:
         if self._lock_fd is None or fcntl is None:
             yield
             return
-        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        if self._on_wait is None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        else:
+            try:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                self._on_wait(waiting_message(self.path))
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
         try:
             yield
         finally:
@@ -186,6 +222,62 @@ class Connection:
 
     def _all(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
         return [dict(r) for r in self.conn.execute(sql, params)]
+
+
+def lock_holders(path: Path) -> list[str]:
+    """Who holds a lock on the database or its side files: "crisiswatch poll (pid 4242)"; [] if unknown.
+
+    Linux only (``/proc/locks``); elsewhere the message just says "another process".
+    """
+    inodes: set[int] = set()
+    for suffix in ("", "-wal", "-shm", ".lock"):
+        with contextlib.suppress(OSError):
+            inodes.add(os.stat(f"{path}{suffix}").st_ino)
+    holders: dict[int, str] = {}
+    try:
+        with open("/proc/locks", encoding="ascii", errors="replace") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return []
+    for line in lines:
+        fields = line.split()
+        if "->" in fields:
+            continue  # a waiter, not a holder
+        try:
+            pid, inode = int(fields[4]), int(fields[5].rsplit(":", 1)[1])
+        except (IndexError, ValueError):
+            continue
+        if inode not in inodes or pid == os.getpid() or pid in holders:
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                argv = [a.decode("utf-8", "replace") for a in fh.read().split(b"\0") if a]
+        except OSError:
+            argv = []
+        holders[pid] = f"{_program(argv)} (pid {pid})"
+    return list(holders.values())
+
+
+def _program(argv: list[str]) -> str:
+    """``crisiswatch poll`` for our own processes, else the program's name."""
+    from ..termsafe import one_line
+
+    if not argv:
+        return "a process"
+    names = [os.path.basename(a) for a in argv[:3]]
+    if "crisiswatch" in names or any(a.endswith("crisiswatch.cli") for a in argv[:4]):
+        command = next((a for a in argv[1:] if not a.startswith("-") and "crisiswatch" not in a
+                        and not a.endswith((".toml", ".db")) and "/" not in a), "")
+        return one_line(f"crisiswatch {command}".strip())
+    return one_line(os.path.basename(argv[0]))
+
+
+def waiting_message(path: Path) -> str:
+    from ..termsafe import one_line
+
+    holders = lock_holders(path)
+    who = ", ".join(holders) if holders else "another process"
+    return f"database {one_line(path)} locked by {who}, waiting…"
 
 
 def sqlite_uri(path: Path | str, **params: str) -> str:
@@ -231,4 +323,4 @@ def _open_lock(path: Path) -> int | None:
         return None
 
 
-__all__ = ["BUSY_TIMEOUT_MS", "Connection", "explain_sqlite", "sqlite_uri"]
+__all__ = ["BUSY_TIMEOUT_MS", "Connection", "explain_sqlite", "lock_holders", "sqlite_uri", "waiting_message"]

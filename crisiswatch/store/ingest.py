@@ -272,30 +272,40 @@ class Ingest(Queries, Events):
             return
         keys = policy.keys(item)
         existing = policy.find(self.conn, keys, now)
+        language = policy.language(item, folded[0])
+        features = None
+        why = ""
+        if existing is None:
+            # No link or title key placed it: is it another outlet's (another language's) report of a story?
+            features = policy.features(item, assessment, feed_name, folded[0])
+            existing, why = policy.cluster(self.conn, features, now)
         created = False
         if existing is not None:
             alert_id = existing["id"]
             self.conn.execute("UPDATE items SET alert_id = ? WHERE id = ?", (alert_id, item_id))
-            policy.group_into(self.conn, self._event, existing, feed_id, feed_name, item, assessment, now)
+            policy.group_into(self.conn, self._event, existing, feed_id, feed_name, item, assessment, now,
+                              language=language, why=why)
         else:
             keywords = lists.join(assessment.keywords)
             cur = self.conn.execute(
                 "INSERT INTO alerts (item_id, created, published, severity, rank, keywords, rules, feeds, title, "
-                "link) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "link, languages) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (item_id, stamp, iso(item.published), assessment.severity, severity_rank(assessment.severity),
-                 keywords, lists.join(assessment.rules), feed_name, item.title, item.link),
+                 keywords, lists.join(assessment.rules), feed_name, item.title, item.link, language),
             )
             alert_id = int(cur.lastrowid or 0)
             created = True
             self.conn.execute("UPDATE items SET alert_id = ? WHERE id = ?", (alert_id, item_id))
-            self.conn.execute("INSERT OR IGNORE INTO alert_feeds (alert_id, feed_id, seen) VALUES (?, ?, ?)",
-                              (alert_id, feed_id, stamp))
+            self.conn.execute("INSERT OR IGNORE INTO alert_feeds (alert_id, feed_id, seen, language) "
+                              "VALUES (?, ?, ?, ?)", (alert_id, feed_id, stamp, language))
             detail = f"severity {assessment.severity}"
             if assessment.rules:
                 detail += f"; rules: {'; '.join(assessment.rules)}"
             self._event("alert_new", now=now, feed_id=feed_id, feed=feed_name, alert_id=alert_id, item_id=item_id,
                         title=item.title, link=item.link, keywords=keywords, detail=detail)
         policy.remember(self.conn, keys, alert_id, stamp)
+        if features is not None:
+            policy.remember_member(self.conn, item_id, alert_id, features, stamp, why)
         policy.count_mentions(self.conn, self._event, alert_id, assessment.keywords, now)
         if created:
             outcome.new_alerts.append(self._alert_dict(alert_id) or {"id": alert_id})

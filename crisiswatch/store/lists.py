@@ -24,7 +24,7 @@ def split(text: str | None) -> list[str]:
     return [v for v in (text or "").split(SEPARATOR) if v]
 
 
-LIST_COLUMNS = ("keywords", "rules", "feeds")
+LIST_COLUMNS = ("keywords", "rules", "feeds", "languages")
 """The columns stored this way; a row's decoded copy of ``keywords`` is ``keywords_list``."""
 
 

@@ -51,9 +51,13 @@ class Queries(Connection):
 
 
     def item(self, item_id: int) -> dict[str, Any] | None:
-        """One item with its alert's severity, state, keywords and rules (``None`` and ``[]`` without one)."""
+        """One item with its alert's severity, state, keywords and rules (``None`` and ``[]`` without one),
+        the languages the story was carried in, and every outlet with its language (``alert_outlets``)."""
         row = self._one(
-            "SELECT i.*, f.name AS feed, a.severity, a.state, a.keywords, a.rules, a.feeds AS alert_feeds "
+            "SELECT i.*, f.name AS feed, a.severity, a.state, a.keywords, a.rules, a.feeds AS alert_feeds, "
+            "a.languages AS alert_languages, (SELECT group_concat(o, '; ') FROM (SELECT f2.name || "
+            "CASE WHEN af.language != '' THEN ' (' || af.language || ')' ELSE '' END AS o FROM alert_feeds af "
+            "JOIN feeds f2 ON f2.id = af.feed_id WHERE af.alert_id = a.id ORDER BY af.seen, af.feed_id)) AS alert_outlets "
             "FROM items i JOIN feeds f ON f.id = i.feed_id LEFT JOIN alerts a ON a.id = i.alert_id WHERE i.id = ?",
             (item_id,))
         if row is not None:
@@ -129,8 +133,8 @@ class Queries(Connection):
         queries = {
             "events": ("SELECT time, kind, feed, title, link, keywords, detail FROM events", "time", "id"),
             "alerts": ("SELECT a.id, a.created AS time, a.published, a.severity, a.keywords, a.rules, a.feeds, "
-                       "f.name AS feed, a.title, a.link, a.state, a.surge FROM alerts a JOIN items i ON i.id = a.item_id "
-                       "JOIN feeds f ON f.id = i.feed_id", "a.created", "a.id"),
+                       "a.languages, f.name AS feed, a.title, a.link, a.state, a.surge FROM alerts a "
+                       "JOIN items i ON i.id = a.item_id JOIN feeds f ON f.id = i.feed_id", "a.created", "a.id"),
             "items": ("SELECT i.id, f.name AS feed, i.published, i.title, i.link, i.summary FROM items i "
                       "JOIN feeds f ON f.id = i.feed_id", "i.published", "i.id"),
         }

@@ -125,6 +125,34 @@ ALTER TABLE feeds ADD COLUMN hold_reason TEXT;
 the user. ``poll --once`` and the TUI's refresh override the interval, never this; it lives here so
 that a cron job running ``poll --once`` every minute honours it across processes."""
 
+_SCHEMA_STORIES = """
+ALTER TABLE alerts ADD COLUMN languages TEXT NOT NULL DEFAULT '';
+ALTER TABLE alert_feeds ADD COLUMN language TEXT NOT NULL DEFAULT '';
+CREATE TABLE story_members (
+    item_id INTEGER PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,
+    alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+    published TEXT NOT NULL,
+    seen TEXT NOT NULL,
+    features TEXT NOT NULL,
+    why TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX story_members_alert ON story_members (alert_id, item_id);
+CREATE TABLE story_terms (
+    term TEXT NOT NULL,
+    published TEXT NOT NULL,
+    item_id INTEGER NOT NULL REFERENCES story_members(item_id) ON DELETE CASCADE,
+    PRIMARY KEY (term, published, item_id)
+) WITHOUT ROWID;
+CREATE INDEX story_terms_item ON story_terms (item_id);
+DROP VIEW alerts_view;
+CREATE VIEW alerts_view AS
+    SELECT a.id, a.created AS time, a.published, a.severity, a.keywords, a.rules, a.feeds, a.feed_count,
+           a.languages, a.title, a.link, a.state, a.state_changed, a.surge, f.name AS first_feed, i.summary
+    FROM alerts a JOIN items i ON i.id = a.item_id JOIN feeds f ON f.id = i.feed_id;
+"""
+"""Cross-language stories (``store/stories.py``, ``cluster.py``): the languages each alert was carried in,
+and, per item that opened or joined a story by clustering, its features and why it joined."""
+
 
 _SCHEMA_SEEN = """
 ALTER TABLE alerts ADD COLUMN seen_at TEXT;
@@ -140,7 +168,7 @@ CREATE TABLE ui_state (
 indexes for the story-time order, and the dashboard's remembered settings (the theme)."""
 
 
-MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _SCHEMA_FEED_HOLDS, _SCHEMA_SEEN)
+MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _SCHEMA_FEED_HOLDS, _SCHEMA_STORIES, _SCHEMA_SEEN)
 """Forward migrations; ``PRAGMA user_version`` is how many have been applied."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -15,8 +15,10 @@ Three threads of work, none of them the event loop's:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -139,7 +141,7 @@ class CrisiswatchApp(App[int]):
         self.clock: Callable[[], datetime] = clock or utcnow
         # Times show in local time; under a test clock, in the clock's own zone (deterministic).
         self.tz = self.clock().tzinfo if clock is not None else None
-        self.db = Database(self.db_path, on_error=self._database_error)
+        self.db = Database(self.db_path, on_error=self._database_error, on_wait=self._database_waiting)
         self._last_db_error = (0.0, "")
         self.highlighter = Highlighter(config)
         self.ctx = UIContext(self.db, self.clock, self.tz, self.highlighter, config.settings,
@@ -184,6 +186,12 @@ class CrisiswatchApp(App[int]):
     def on_unmount(self) -> None:
         self.stop_poller()
         self.db.close()
+
+    def _database_waiting(self, message: str) -> None:
+        """Opening waits on another process's lock (runs on the database thread): say so, not a blank screen."""
+        with contextlib.suppress(RuntimeError):  # the app is already gone
+            self.call_from_thread(self.notify, message, title="Database", severity="warning", timeout=30,
+                                  markup=False)
 
     def _database_error(self, exc: Exception) -> None:
         """A read or an action failed: say so (once per message per 10 s), the UI keeps going."""
@@ -410,28 +418,34 @@ class CrisiswatchApp(App[int]):
     def export_events(self, path: str) -> None:
         """Stream the events table to CSV from a separate connection (big logs never stall the UI thread)."""
         from ..export import export
+        from ..outfile import OutputError, open_output, output_label
 
-        target = Path(path)
+        target = Path(path).expanduser()
         started = time.monotonic()
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            with Store.open(self.db_path) as store, target.open("w", encoding="utf-8", newline="") as out:
+            # open_output: a FIFO or device is written through, a symlink's target replaced, a file keeps its mode.
+            with Store.open(self.db_path, readonly=True) as store, open_output(target) as out:
                 rows = export(store, "events", "csv", out)
-        except (OSError, StoreError) as exc:
-            self.call_from_thread(self.notify, f"{target}: {getattr(exc, 'strerror', None) or exc}",
+        except (OSError, StoreError, OutputError) as exc:
+            self.call_from_thread(self.notify, str(getattr(exc, "strerror", None) or exc),
                                   title="Export failed", severity="error", markup=False)
             return
-        self.db.call_sync(Store.add_event, "export", detail=f"events: {rows} rows as CSV to {target.resolve()}")
+        shown = output_label(target)  # the file really written (through a symlink), or the device as given
+        self.db.call_sync(Store.add_event, "export", detail=f"events: {rows} rows as CSV to {shown}")
         self.export_count += 1
-        self.call_from_thread(self.notify, str(target.resolve()),
+        self.call_from_thread(self.notify, shown,
                               title=f"Exported {rows} events ({time.monotonic() - started:.1f}s)", markup=False,
                               timeout=10)
 
 
 def run_app(config: Config, db_path: Path | str, poll: bool = True) -> int:
     """Open the dashboard; returns the exit code. Database problems are reported before the screen opens."""
+    def waiting(message: str) -> None:  # before the screen opens: on the terminal, so it is never blank
+        print(f"crisiswatch: {message}", file=sys.stderr, flush=True)
+
     try:
-        Store.open(db_path).close()
+        Store.open(db_path, on_wait=waiting).close()
     except StoreError as exc:
         raise CrisiswatchError(str(exc)) from None
     app = CrisiswatchApp(config, db_path, poll=poll)

@@ -17,6 +17,7 @@ from rich.text import Text
 
 from ..config import Config
 from ..models import from_iso
+from ..termsafe import one_line
 
 SEVERITY_LABELS: dict[str, str] = {"critical": "CRIT", "high": "HIGH", "medium": "MED", "low": "LOW"}
 """Severity is always spelled out, so it reads without colour (NO_COLOR, monochrome terminals)."""
@@ -76,7 +77,8 @@ def first_feed(names: Sequence[str], count: int = 1) -> str:
     if not names:
         return ""
     more = max(len(names), count) - 1
-    return f"{names[0]} +{more}" if more else names[0]
+    first = one_line(names[0])  # a feed name from the config: one inert line
+    return f"{first} +{more}" if more else first
 
 
 class Highlighter:

@@ -26,16 +26,19 @@ T = TypeVar("T")
 class Database:
     """A :class:`Store` living on its own thread; one per app."""
 
-    def __init__(self, path: Path, on_error: Callable[[Exception], None] | None = None) -> None:
+    def __init__(self, path: Path, on_error: Callable[[Exception], None] | None = None,
+                 on_wait: Callable[[str], None] | None = None) -> None:
         self.path = path
         self.on_error = on_error
+        self.on_wait = on_wait
+        """Told "database locked by …, waiting" when opening has to wait for another process."""
         """Told about every failed call (database locked, disk full…) so the user hears of it."""
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crisiswatch-ui-db")
         self._store: Store | None = None
 
     def _open(self) -> Store:
         if self._store is None:
-            self._store = Store.open(self.path)
+            self._store = Store.open(self.path, on_wait=self.on_wait)
         return self._store
 
     def open(self) -> None:

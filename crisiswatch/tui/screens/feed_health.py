@@ -19,7 +19,9 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Static
 
+from ...redact import redact_text, redact_url
 from ...store import Store
+from ...termsafe import one_line
 from ..context import UIContext
 from ..format import age, local_time, until
 from ..messages import PollRequested, StoreChanged, StoreWritten
@@ -86,12 +88,12 @@ class FeedHealthScreen(Screen[None]):
         for feed in self.feeds:
             status = feed_status(feed)
             style = self.get_component_rich_style(f"feed-health--{status.lower()}", partial=True)
-            error = feed["last_error"] or ""
+            error = one_line(redact_text(feed["last_error"] or ""))  # the network's words: inert, no secrets
             if error and feed["last_error_kind"]:
                 error = f"{feed['last_error_kind']}: {error}"
             table.add_row(
                 Text(status, style=style),
-                Text(feed["name"]),
+                Text(one_line(feed["name"])),
                 Text(f"{age(feed['last_ok'], now)} ago" if feed["last_ok"] else "never"),
                 Text(str(feed["items_count"]), justify="right"),
                 Text(str(feed["failures"]), justify="right"),
@@ -115,10 +117,14 @@ class FeedHealthScreen(Screen[None]):
             panel.update(Text("No feeds in the config."))
             return
         feed = self.feeds[table.cursor_row]
-        lines = Text.assemble((feed["name"], "bold"), "  ", feed["url"], no_wrap=False)
+        # Names come from the config, URLs from the config or a redirect, errors from servers: one inert
+        # line each, and a URL's password or token never on screen.
+        lines = Text.assemble((one_line(feed["name"]), "bold"), "  ", one_line(redact_url(feed["url"])),
+                              no_wrap=False)
         if feed["last_error"]:
+            error = one_line(redact_text(feed["last_error"]))
             lines.append_text(Text.assemble("\n", ("last error: ", "bold"),
-                                            f"{feed['last_error_kind'] or ''} {feed['last_error']}".strip()))
+                                            f"{feed['last_error_kind'] or ''} {error}".strip()))
             if feed["last_fetch"]:
                 lines.append(f" (at {local_time(feed['last_fetch'], self.tz, '%Y-%m-%d %H:%M:%S')})")
         if feed["gone"]:

@@ -11,6 +11,7 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.strip import Strip
 
+from ...termsafe import one_line
 from ..format import Highlighter, local_time
 from .paged_table import BaseStyleCache, set_virtual_height
 
@@ -35,7 +36,7 @@ def detail_renderable(item: dict[str, Any] | None, highlighter: Highlighter, tz:
 
     def field(label: str, value: str | Text | None) -> None:
         if value:
-            grid.add_row(Text(label), value if isinstance(value, Text) else Text(value))
+            grid.add_row(Text(label), value if isinstance(value, Text) else Text(one_line(value)))
 
     severity = item.get("severity")
     if severity:
@@ -43,7 +44,9 @@ def detail_renderable(item: dict[str, Any] | None, highlighter: Highlighter, tz:
         field("Alert", Text.assemble((severity.upper(), styles.get(severity, "")), f" · {state}"))
     field("Feed", item.get("feed"))
     if item.get("alert_feeds") and item.get("alert_feeds") != item.get("feed"):
-        field("Outlets", item.get("alert_feeds"))
+        # Every outlet that carried the story, with the language it did (clustered across languages).
+        field("Outlets", item.get("alert_outlets") or item.get("alert_feeds"))
+    field("Languages", item.get("alert_languages"))
     field("Published", local_time(item.get("published"), tz, "%Y-%m-%d %H:%M %Z"))
     field("Fetched", local_time(item.get("fetched"), tz, "%Y-%m-%d %H:%M %Z"))
     if item.get("keywords"):
@@ -52,7 +55,7 @@ def detail_renderable(item: dict[str, Any] | None, highlighter: Highlighter, tz:
         field("Rules", item.get("rules"))
     field("Author", item.get("author"))
     if item.get("link"):
-        field("Link", Text(item["link"], style=styles.get("link", "underline"), overflow="fold"))
+        field("Link", Text(one_line(item["link"]), style=styles.get("link", "underline"), overflow="fold"))
     parts: list[Any] = [title, NewLine(), grid]
     summary = item.get("summary") or ""
     if summary:

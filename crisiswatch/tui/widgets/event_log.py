@@ -13,6 +13,8 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.strip import Strip
 
+from ...redact import redact_text
+from ...termsafe import one_line
 from ..format import local_time
 from .paged_table import BaseStyleCache, set_virtual_height
 
@@ -33,6 +35,8 @@ KIND_LABELS: dict[str, str] = {
     "alert_restored": "restored",
     "export": "export",
     "notify_failed": "notify ✗",
+    "notify_dropped": "dropped ✗",
+    "notify_abandoned": "unsent ✗",
     "webhook_failed": "webhook ✗",
     "caught_up": "caught up",
 }
@@ -44,6 +48,8 @@ KIND_CLASS: dict[str, str] = {
     "fetch_error": "error",
     "feed_gone": "error",
     "notify_failed": "error",
+    "notify_dropped": "error",
+    "notify_abandoned": "error",
     "webhook_failed": "error",
     "feed_recovered": "good",
     "feed_reenabled": "good",
@@ -151,15 +157,16 @@ class EventLog(BaseStyleCache, can_focus=True):
             (f"{KIND_LABELS.get(kind, kind):<10}", self._style(css or "kind")),
             (" ", ""),
         ]
+        # One inert line per event, without secrets, whatever an older version stored.
         if event.get("feed"):
-            parts.append((f"{event['feed']}: ", ""))
+            parts.append((f"{one_line(event['feed'])}: ", ""))
         if event.get("title"):
-            parts.append(Text(event["title"]))
+            parts.append(Text(one_line(event["title"])))
             if event.get("detail"):
                 parts.append((" — ", ""))
         if event.get("detail"):
             quiet = not event.get("title") and css == "quiet"
-            parts.append(Text(event["detail"], style=self._style("quiet") if quiet else ""))
+            parts.append(Text(one_line(redact_text(event["detail"])), style=self._style("quiet") if quiet else ""))
         return Text.assemble(*parts, no_wrap=True, end="")
 
     def add(self, events: Iterable[dict[str, Any]]) -> None:

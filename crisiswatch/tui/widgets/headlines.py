@@ -10,6 +10,7 @@ from rich.style import Style
 from rich.text import Text
 
 from ...search import SearchPlan, plan
+from ...termsafe import one_line
 from ..format import SEVERITY_LABELS, Highlighter
 from ..reader import Database
 from .aged_table import AgedTable
@@ -79,7 +80,7 @@ class Headlines(AgedTable):
                 else:
                     out.append(Text(""))
             elif key == "feed":
-                out.append(Text(row["feed"] or "", style=self.style_for("muted")))
+                out.append(Text(one_line(row["feed"] or ""), style=self.style_for("muted")))
             else:
                 out.append(self.highlighter.text(row["title"], self.style_for("hit")))
         return out

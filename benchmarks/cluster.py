@@ -1,0 +1,207 @@
+"""Story clustering: B-cubed precision and recall on a labelled headline set, and the cost per item.
+
+    python benchmarks/cluster.py                                  # tests/data/stories_dev.jsonl
+    python benchmarks/cluster.py --data tests/data/stories_probe.jsonl
+    python benchmarks/cluster.py --data held_out.jsonl --config feeds.toml --explain
+    python benchmarks/cluster.py --copies 20                      # cost with many open stories
+
+The set is JSON Lines, one headline a line: ``{"story": "s01", "feed": "KoSSev",
+"published": "2026-11-25T05:40:00Z", "title": "…"}`` (``lang`` optional, shown
+per language). Every headline goes through the real path: the matcher over the
+config's keywords (the shipped feeds.toml by default), then ``Store.record_result``
+on a fresh SQLite file, one feed per outlet, in publication order, with "now" at
+the publication time, so story keys, the group window and clustering all act as
+in a poll. The alerts the store made are the clusters; B-cubed precision and
+recall compare them with the ``story`` labels (a headline that raises no alert
+counts as a cluster of its own and is listed).
+
+Cost: the same run with story keys only (``StoryPolicy(clustering=False)``, the
+grouping before clustering) gives the "before" figures; the grouping step's own
+time (features + candidate reads + comparisons) is timed around
+``StoryPolicy.features`` and ``StoryPolicy.cluster``. ``--copies N`` loads N
+copies of the set (outlets renamed, same times) so each new item meets many
+open stories sharing its names — the bounded worst case (at most
+``max_candidates`` stories × ``max_members`` items are compared).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from crisiswatch.config import Config, Feed, load_config
+from crisiswatch.match import Matcher
+from crisiswatch.models import Assessment, FetchResult, ParsedFeed, ParsedItem, from_iso
+from crisiswatch.store import Store, StoryPolicy
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_rows(path: Path) -> list[dict[str, Any]]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for n, row in enumerate(rows):
+        row.setdefault("id", n)
+    return sorted(rows, key=lambda r: (r["published"], r["id"]))
+
+
+def bcubed(clusters: dict[int, Any], gold: dict[int, str]) -> tuple[float, float]:
+    """B-cubed precision and recall of a clustering (item → cluster id) against gold labels (item → story)."""
+    by_cluster: dict[Any, set[int]] = defaultdict(set)
+    by_story: dict[str, set[int]] = defaultdict(set)
+    for item, cluster in clusters.items():
+        by_cluster[cluster].add(item)
+        by_story[gold[item]].add(item)
+    precision = recall = 0.0
+    for item in clusters:
+        mine, truth = by_cluster[clusters[item]], by_story[gold[item]]
+        both = len(mine & truth)
+        precision += both / len(mine)
+        recall += both / len(truth)
+    n = len(clusters) or 1
+    return precision / n, recall / n
+
+
+class Timer:
+    """Seconds spent inside the wrapped StoryPolicy methods (the clustering step of the grouping)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.calls = 0
+        self._saved: list[tuple[str, Callable[..., Any]]] = []
+
+    def __enter__(self) -> Timer:
+        for name in ("features", "cluster", "remember_member"):
+            original = getattr(StoryPolicy, name)
+            self._saved.append((name, original))
+
+            def timed(*args: Any, _original: Callable[..., Any] = original, **kwargs: Any) -> Any:
+                started = time.perf_counter()
+                try:
+                    return _original(*args, **kwargs)
+                finally:
+                    self.seconds += time.perf_counter() - started
+
+            setattr(StoryPolicy, name, timed)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for name, original in self._saved:
+            setattr(StoryPolicy, name, original)
+
+
+def run(rows: Sequence[dict[str, Any]], cfg: Config, *, clustering: bool, copies: int = 1,
+        ) -> tuple[dict[int, Any], float, float, int, Path]:
+    """Feed the rows through a fresh store; (item → alert id, seconds recording, seconds clustering, items, db)."""
+    matcher = Matcher(cfg.keywords, cfg.rules)
+    policy = replace(StoryPolicy.from_settings(cfg.settings, cfg.keywords), clustering=clustering)
+    tmp = Path(tempfile.mkdtemp(prefix="cw-cluster-"))
+    db = tmp / "cluster.db"
+    store = Store.open(db)
+    feeds = sorted({f"{r['feed']}#{k}" if k else r["feed"] for r in rows for k in range(copies)})
+    ids = store.sync_feeds([Feed(name, f"https://feeds.example/{n}") for n, name in enumerate(feeds)])
+    assessed = []
+    for row in rows:
+        verdict = matcher.assess(row["title"])
+        # As the poller hands them over: keywords, severity and rules, no hits.
+        assessed.append(Assessment((), verdict.keywords, verdict.severity, verdict.rules)
+                        if verdict.severity is not None else None)
+    order = sorted(((row, a, k) for row, a in zip(rows, assessed, strict=True) for k in range(copies)),
+                   key=lambda t: (t[0]["published"], t[2], t[0]["id"]))
+    recording = 0.0
+    with Timer() as timer:
+        for row, assessment, k in order:
+            when = from_iso(row["published"])
+            assert when is not None
+            feed = f"{row['feed']}#{k}" if k else row["feed"]
+            item = ParsedItem(f"{row['id']}-{k}", row["title"], f"https://{feed.replace(' ', '')}.example/{row['id']}",
+                              None, "", None, when)
+            started = time.perf_counter()
+            store.record_result(ids[feed], FetchResult("https://feeds.example/", status=200),
+                                ParsedFeed(feed, (item,)), [assessment], settings=policy, next_poll=when, now=when)
+            recording += time.perf_counter() - started
+    clusters: dict[int, Any] = {}
+    for row in rows:
+        got = store.conn.execute("SELECT alert_id FROM items WHERE key = ?", (f"{row['id']}-0",)).fetchone()
+        clusters[row["id"]] = got[0] if got and got[0] is not None else f"no-alert-{row['id']}"
+    store.close()
+    return clusters, recording, timer.seconds, len(order), db
+
+
+def explain(db: Path, rows: Sequence[dict[str, Any]]) -> None:
+    """Each alert with its items and why each joined (the alert_grouped events and story_members)."""
+    by_key = {f"{r['id']}-0": r for r in rows}
+    with Store.open(db, readonly=True) as store:
+        for alert in store.conn.execute("SELECT id, title, feeds, languages FROM alerts ORDER BY id"):
+            print(f"\nalert {alert['id']}: {alert['title']}\n  feeds: {alert['feeds']}\n  languages: "
+                  f"{alert['languages']}")
+            for item in store.conn.execute(
+                    "SELECT i.key, i.title, f.name AS feed, m.why FROM items i JOIN feeds f ON f.id = i.feed_id "
+                    "LEFT JOIN story_members m ON m.item_id = i.id WHERE i.alert_id = ? ORDER BY i.published, i.id",
+                    (alert["id"],)):
+                story = by_key.get(item["key"], {}).get("story", "?")
+                why = item["why"] or "(opened the story, or joined by link/title key)"
+                print(f"  [{story}] {item['feed']}: {item['title']}\n        {why}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=ROOT / "tests" / "data" / "stories_dev.jsonl")
+    parser.add_argument("--config", type=Path, default=ROOT / "feeds.toml",
+                        help="whose keywords (and kinds) name the entities; default: the shipped feeds.toml")
+    parser.add_argument("--copies", type=int, default=1, help="load N copies of the set for the cost figures")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per mode (median reported)")
+    parser.add_argument("--explain", action="store_true", help="print every alert, its items and why they joined")
+    args = parser.parse_args()
+    rows = load_rows(args.data)
+    cfg = load_config(args.config)
+    gold = {r["id"]: r["story"] for r in rows}
+    stories = len(set(gold.values()))
+    langs = defaultdict(int)
+    for r in rows:
+        langs[r.get("lang", "?")] += 1
+    print(f"{args.data.name}: {len(rows)} headlines, {stories} stories; "
+          + ", ".join(f"{k} {v}" for k, v in sorted(langs.items())) + f"; keywords from {args.config.name}")
+    results = {}
+    for mode, clustering in (("story keys only (before)", False), ("keys + clustering (after)", True)):
+        clusters, _, _, _, db = run(rows, cfg, clustering=clustering)
+        precision, recall = bcubed(clusters, gold)
+        alerts = len({c for c in clusters.values() if not str(c).startswith("no-alert")})
+        silent = [r["title"] for r in rows if str(clusters[r["id"]]).startswith("no-alert")]
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        print(f"  {mode:<27} B-cubed precision {precision:.3f}  recall {recall:.3f}  F1 {f1:.3f}  "
+              f"({alerts} alerts for {stories} stories)")
+        if silent:
+            print(f"    {len(silent)} headline(s) raised no alert: {silent}")
+        results[clustering] = db
+    if args.explain:
+        explain(results[True], rows)
+    print(f"\ncost ({args.copies} cop{'y' if args.copies == 1 else 'ies'} of the set, "
+          f"median of {args.repeat} runs):")
+    figures: dict[bool, list[tuple[float, float, int]]] = {False: [], True: []}
+    run(rows, cfg, clustering=True, copies=args.copies)  # warm: regexes compiled on first use, page cache
+    for _ in range(args.repeat):
+        for clustering in (False, True):
+            _, recording, grouping, items, _ = run(rows, cfg, clustering=clustering, copies=args.copies)
+            figures[clustering].append((recording, grouping, items))
+    for clustering, label in ((False, "story keys only"), (True, "keys + clustering")):
+        recording = statistics.median(f[0] for f in figures[clustering])
+        grouping = statistics.median(f[1] for f in figures[clustering])
+        items = figures[clustering][0][2]
+        print(f"  {label:<18} record_result {recording / items * 1e6:7.0f} µs/item"
+              + (f"; clustering step {grouping / items * 1e6:6.0f} µs/item" if clustering else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,74 @@
+"""The dashboard at the edges: its export writes through FIFOs and symlinks like the CLI, and a database
+locked by another process is announced ("locked by …, waiting"), not a blank screen."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import tui_data
+from test_db_paths import LOCKER
+from test_tui import make_app, notifications, wait_for
+
+from crisiswatch.tui.app import CrisiswatchApp
+
+SIZE = (120, 40)
+
+
+@pytest.fixture
+def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tui_data.Built:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("CRISISWATCH_BROWSER", "0")
+    return tui_data.build(tmp_path / "t.db")
+
+
+async def test_export_writes_through_a_fifo_and_a_symlink(data: tui_data.Built, tmp_path: Path) -> None:
+    app = make_app(data)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    real = tmp_path / "real.csv"
+    real.write_text("old")
+    real.chmod(0o640)
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    async with app.run_test(size=SIZE) as pilot:
+        app.export_events(str(fifo))
+        await wait_for(pilot, lambda: app.export_count == 1, timeout=20)
+        app.export_events(str(link))
+        await wait_for(pilot, lambda: app.export_count == 2, timeout=20)
+    reader.join(10)
+    assert received and received[0].startswith(b"time,kind,feed")
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert link.is_symlink() and real.read_text(encoding="utf-8").startswith("time,kind,feed")
+    assert stat.S_IMODE(real.stat().st_mode) == 0o640
+
+
+async def test_a_locked_database_is_announced_then_the_dashboard_loads(data: tui_data.Built,
+                                                                       tmp_path: Path) -> None:
+    db = tmp_path / "new.db"
+    locker = subprocess.Popen([sys.executable, "-c", LOCKER, str(db)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert locker.stdout is not None and locker.stdout.readline().strip() == "locked"
+        app = CrisiswatchApp(data.config, db, poll=False, clock=lambda: tui_data.NOW)
+        notes = notifications(app)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: any("locked by" in message for _, message in notes), timeout=20)
+            [(title, message)] = [(t, m) for t, m in notes if "locked by" in m]
+            assert title == "Database" and message.endswith("waiting…")
+            if sys.platform.startswith("linux"):
+                assert f"(pid {locker.pid})" in message
+            locker.communicate("go\n", timeout=30)
+            # Once the other process lets go, the schema is created and the dashboard reads it.
+            await wait_for(pilot, lambda: app._marker is not None, timeout=30)
+    finally:
+        if locker.poll() is None:
+            locker.communicate("go\n", timeout=30)
