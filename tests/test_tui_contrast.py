@@ -151,6 +151,7 @@ async def _check(app: CrisiswatchApp, pilot: Pilot, themes: tuple[str, ...], vie
     return checked
 
 
+@pytest.mark.slow  # nineteen theme switches: ~20 s on a loaded machine
 async def test_every_cell_reads_in_every_offered_theme_with_live_rows(built: tui_data.Built) -> None:
     """80x24 in all nineteen themes (cursor on a fresh row); headlines and help in the three most used."""
     app = CrisiswatchApp(built.config, built.path, poll=False, clock=lambda: NOW)
