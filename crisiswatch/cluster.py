@@ -46,12 +46,19 @@ vetoes
     classes are disjoint once the weak ones (patrol, statement — as often the
     subject as the event) are set aside ("EULEX monitors the situation in
     Zvečan" vs "EULEX leaves Zvečan");
+  - each names a family of events the other leaves out (:data:`FAMILY`:
+    "explosion at a police station, no one hurt" vs "two arrested over the
+    explosion"); one side naming less is fine;
   - actors or places that differ on both sides: each names an actor (or a
     place) the other does not ("envoy meets Vučić in Belgrade" vs "envoy meets
-    Kurti in Pristina"; EULEX vs KFOR in Zvečan) — one side naming more is fine;
-  - a reaction is not the event: one side is a statement by an actor the other
-    side does not name ("Kurti condemns attack near Banjska" vs "Police patrol
-    attacked near Banjska").
+    Kurti in Pristina"; EULEX vs KFOR in Zvečan) — one side naming more is fine.
+    A capitalised word right after "at", "near", "u", "kod", "në"… that no
+    keyword covers is a place too (:func:`unknown_places`: "at Rudare");
+  - a reaction is not the event: one side is a statement (a speech verb near
+    the start, "Name: …", or a word such as condemns / osudio / dënon) and the
+    other reports the event itself ("Kurti condemns attack near Banjska" vs
+    "Police patrol attacked near Banjska"; "EU urges calm after clashes" vs
+    "Clashes in North Mitrovica, several injured").
 
 evidence
   - a shared actor or place (topics such as "roadblock" and regions such as
@@ -81,6 +88,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from .config import KEYWORD_KINDS
@@ -360,6 +368,12 @@ def detect_language(title: str, folded: str | None = None) -> str:
     """
     if _HAS_CYRILLIC.search(title):
         return "sr-Cyrl"
+    return _language(title, folded if folded is not None else fold(title))
+
+
+@lru_cache(maxsize=4096)
+def _language(title: str, folded: str) -> str:
+    """:func:`detect_language` for Latin-script text, cached: the store asks once per item, the features again."""
     scores = dict.fromkeys(_LANG_WORDS, 0)
     for raw in _RAW_WORD.findall(title):
         if raw[0].islower():
@@ -367,7 +381,7 @@ def detect_language(title: str, folded: str | None = None) -> str:
                 scores["sr-Latn"] += 1
             if any(c in "ëç" for c in raw):
                 scores["sq"] += 1
-    for word in _WORD.findall(folded if folded is not None else fold(title)):
+    for word in _WORD.findall(folded):
         for lang, vocab in _LANG_WORDS.items():
             if word in vocab:
                 scores[lang] += 1
@@ -378,13 +392,14 @@ def detect_language(title: str, folded: str | None = None) -> str:
     return winners[0] if best > 0 and len(winners) == 1 else ""
 
 
-def _word_languages(word: str) -> set[str]:
+@lru_cache(maxsize=65536)
+def _word_languages(word: str) -> frozenset[str]:
     """The languages whose event lexicon has this folded word (as a form or under a stem)."""
     langs = set(_EXACT_LANGS.get(word, ()))
     for stem, stem_langs in _STEM_LANGS.get(word[:2], ()):
         if word.startswith(stem):
             langs |= stem_langs
-    return langs
+    return frozenset(langs)
 
 
 def english_forms(word: str) -> set[str]:
@@ -423,6 +438,9 @@ def _compile_lexicon(lexicon: dict[str, dict[str, tuple[str, ...]]]) -> tuple[di
 
 
 _EXACT, _STEMS, _PHRASES = _compile_lexicon(EVENT_LEXICON)
+_PHRASES_BY_FIRST: dict[str, list[tuple[tuple[str, ...], list[str]]]] = {}
+for _phrase, _classes in _PHRASES.items():
+    _PHRASES_BY_FIRST.setdefault(_phrase.split()[0], []).append((tuple(_phrase.split()), _classes))
 _STEM_BY_FIRST: dict[str, list[tuple[str, str]]] = {}
 for _stem, _cls in _STEMS:
     _STEM_BY_FIRST.setdefault(_stem[:2], []).append((_stem, _cls))
@@ -441,6 +459,17 @@ for _by_lang in EVENT_LEXICON.values():
                 _EXACT_LANGS.setdefault(_p, set()).add(_LEXICON_LANG[_lang])
 
 
+@lru_cache(maxsize=65536)
+def _word_class(word: str) -> str | None:
+    """The event class of one folded word: its exact form, else the longest stem it starts with."""
+    cls = _EXACT.get(word)
+    if cls is None:
+        for stem, stem_cls in _STEM_BY_FIRST.get(word[:2], ()):
+            if word.startswith(stem):
+                return stem_cls
+    return cls
+
+
 def event_classes(folded_words: Sequence[str]) -> tuple[frozenset[str], bool]:
     """Event classes named by a folded headline's words, and whether a speech verb opens it.
 
@@ -450,24 +479,18 @@ def event_classes(folded_words: Sequence[str]) -> tuple[frozenset[str], bool]:
     found: set[str] = set()
     said = False
     words = list(folded_words)
-    if _PHRASES and len(words) > 1:
-        for phrase, classes in _PHRASES.items():
-            parts = phrase.split()
-            n = len(parts)
-            for i in range(len(words) - n + 1):
-                if words[i:i + n] == parts:
+    if len(words) > 1:
+        for i, word in enumerate(folded_words):
+            for parts, classes in _PHRASES_BY_FIRST.get(word, ()):
+                n = len(parts)
+                if tuple(folded_words[i:i + n]) == parts:
                     found.update(classes)
                     for j in range(i, i + n):
                         words[j] = ""
     for i, word in enumerate(words):
         if not word:
             continue
-        cls = _EXACT.get(word)
-        if cls is None:
-            for stem, stem_cls in _STEM_BY_FIRST.get(word[:2], ()):
-                if word.startswith(stem):
-                    cls = stem_cls
-                    break
+        cls = _word_class(word)
         if cls is not None:
             found.add(cls)
         if i < SAY_REACH and word in SAY_WORDS:
@@ -475,6 +498,40 @@ def event_classes(folded_words: Sequence[str]) -> tuple[frozenset[str], bool]:
     if said:
         found.add("statement")
     return frozenset(found), said
+
+
+PLACE_PREPOSITIONS: frozenset[str] = frozenset(
+    "in at near to from outside inside u kod na iz ka blizu pored ispred prema ne afer prane te tek nga drejt".split())
+"""Words after which a capitalised word is a place ("at Rudare", "kod Rudara", "në Rudare"), folded."""
+_NOT_PLACES: tuple[str, ...] = ("koso", "srbi", "serb", "euro", "evro", "alba", "shqi", "nort", "sout", "sever",
+                                 "jug", "veri")
+"""Capitalised words after a preposition that are not the place of the event (in Kosovo, u Srbiji, to Serbia)."""
+_CAP_WORD = re.compile(r"[^\W\d_]+")
+
+
+def unknown_places(title: str, spans: Sequence[tuple[int, int]]) -> frozenset[str]:
+    """Capitalised words right after a place preposition that no keyword covers: places the config does not
+    know ("at Rudare crossing", "у Рудару"), as folded 5-letter stems, so "Rudare"/"Rudaru"/"Рудару" agree.
+
+    A headline in Title Case says nothing this way and gives none; a word followed by a known name is
+    part of it ("in North Mitrovica", "u Kosovskoj Mitrovici").
+    """
+    words = list(_CAP_WORD.finditer(title))
+    if not words or sum(w.group()[0].isupper() for w in words) > 0.6 * len(words):
+        return frozenset()
+    found = set()
+    for prev, word, nxt in zip(words, words[1:], [*words[2:], None], strict=False):
+        text = word.group()
+        if not text[0].isupper() or text.isupper() or fold(prev.group()) not in PLACE_PREPOSITIONS:
+            continue
+        if any(a <= word.start() < b for a, b in spans):
+            continue
+        if nxt is not None and any(a <= nxt.start() < b for a, b in spans):
+            continue
+        stem = fold(text)[:STEM]
+        if not stem.startswith(_NOT_PLACES):
+            found.add(stem)
+    return frozenset(found)
 
 
 NEW_MARKERS: frozenset[str] = frozenset(
@@ -505,18 +562,20 @@ class StoryFeatures:
     feed: str = ""
     again: bool = False
     """The headline says the event is a new one or a repeat ("new roadblock", "nova barikada")."""
+    elsewhere: frozenset[str] = frozenset()
+    """Places no keyword names ("at Rudare", "u Rudaru"), as folded 5-letter stems (:func:`unknown_places`)."""
 
     def to_json(self) -> str:
         return json.dumps({"t": self.title, "p": self.published, "e": self.entities, "v": sorted(self.events),
                            "s": sorted(self.stems), "l": self.language, "k": self.speaker, "f": self.feed,
-                           "a": self.again},
+                           "a": self.again, "u": sorted(self.elsewhere)},
                           ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> StoryFeatures:
         d = json.loads(text)
         return cls(d["t"], d["p"], d["e"], frozenset(d["v"]), frozenset(d["s"]), d.get("l", ""), d.get("k", False),
-                   d.get("f", ""), d.get("a", False))
+                   d.get("f", ""), d.get("a", False), frozenset(d.get("u", ())))
 
     def specific(self) -> set[str]:
         """Entities that can be evidence (not broad regions)."""
@@ -530,6 +589,8 @@ class Verdict:
     same: bool
     reasons: list[str] = field(default_factory=list)
     score: float = 0.0
+    vetoed: bool = False
+    """A veto (not just too little evidence) said no: the story cannot take the item whatever its other items say."""
 
     def why(self) -> str:
         return "; ".join(self.reasons)
@@ -579,9 +640,18 @@ class Clusterer:
             terms = [h.keyword for h in self._keywords.find(title)]
         else:
             terms = list(fallback_terms)
+        spans: list[tuple[int, int]] | None = None
+        if hits is not None:
+            spans = [(h.start, h.end) for h in hits if h.start < n]
+        elif self._keywords is not None:
+            spans = [(h.start, h.end) for h in self._keywords.find(title)]
         if self._gazetteer is not None:
-            terms += [h.keyword for h in self._gazetteer.find(title)]
+            found = self._gazetteer.find(title)
+            terms += [h.keyword for h in found]
+            if spans is not None:
+                spans += [(h.start, h.end) for h in found]
         entities = {t: self.kinds.get(t, DEFAULT_KIND) for t in terms}
+        elsewhere = unknown_places(title, spans) if spans is not None else frozenset()
         words = _WORD.findall(folded)
         events, said = event_classes(words)
         speaker = said or "statement" in events
@@ -596,7 +666,7 @@ class Clusterer:
         stamp = published.timestamp() if isinstance(published, datetime) else float(published)
         again = any(w in NEW_MARKERS for w in words)
         return StoryFeatures(title, stamp, entities, events, stems, detect_language(title, folded), speaker, feed,
-                             again)
+                             again, elsewhere)
 
     def _entity_hits(self, text: str) -> list[Hit]:
         out: list[Hit] = []
@@ -646,6 +716,10 @@ class Clusterer:
             b = {t for t, k in old.entities.items() if k == kind}
             if a - b and b - a:
                 return f"different {kind}s: {_join(a - b)} vs {_join(b - a)}"
+        places_new = {t for t, k in new.entities.items() if k == "place"} | new.elsewhere
+        places_old = {t for t, k in old.entities.items() if k == "place"} | old.elsewhere
+        if (new.elsewhere or old.elsewhere) and places_new - places_old and places_old - places_new:
+            return f"different places: {_join(places_new - places_old)} vs {_join(places_old - places_new)}"
         if new.speaker != old.speaker:
             talker, other = (new, old) if new.speaker else (old, new)
             extra = {t for t, k in talker.entities.items() if k == "actor"} - set(other.entities)
@@ -657,7 +731,7 @@ class Clusterer:
         """Same story or not, with the reasons in words (for the event log and ``explain_pair``)."""
         veto = self.veto(new, old)
         if veto is not None:
-            return Verdict(False, [f"not the same story: {veto}"], 0.0)
+            return Verdict(False, [f"not the same story: {veto}"], 0.0, vetoed=True)
         shared = new.specific() & old.specific()
         anchors = {t for t in shared if new.entities.get(t) in ("actor", "place")}
         if not anchors:
@@ -698,10 +772,10 @@ class Clusterer:
         best: Verdict | None = None
         best_member: StoryFeatures | None = None
         for old in members:
-            veto = self.veto(new, old)
-            if veto is not None:
-                return Verdict(False, [f"not the same story as {old.title!r}: {veto}"], 0.0)
             verdict = self.compare(new, old)
+            if verdict.vetoed:
+                reason = verdict.reasons[0].removeprefix("not the same story: ")
+                return Verdict(False, [f"not the same story as {old.title!r}: {reason}"], 0.0, vetoed=True)
             if verdict.same and (best is None or verdict.score > best.score):
                 best, best_member = verdict, old
         if best is None or best_member is None:

@@ -7,6 +7,7 @@ threads or processes (they pickle) and be tested on their own.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -93,12 +94,28 @@ class FetchResult:
         return self.error is None
 
 
+SHARED_LINK_MARK = "\x1f"
+"""Separates link and title digest in a shared-link key; no URL or guid holds it (control character)."""
+
+
+def shared_link_key(link: str, title: str) -> str:
+    """The key of an entry that shares its link with other entries of its document.
+
+    The store also looks an item up under this key and under the bare link, so
+    an entry keeps its identity when its link stops (or starts) being shared.
+    """
+    digest = hashlib.sha1(title.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{link}{SHARED_LINK_MARK}{digest}"
+
+
 @dataclass(frozen=True, slots=True)
 class ParsedItem:
     """One entry of a feed, already cleaned to plain, bounded, safe text."""
 
     key: str
-    """Identity within its feed: guid, else link, else a hash of title + summary."""
+    """Identity within its feed: guid, else link, else a hash of title + summary. When several
+    guid-less entries of one document share a link (podcast episodes all linking the show's
+    page), each is keyed by :func:`shared_link_key` (link + title) instead."""
     title: str
     link: str | None
     guid: str | None

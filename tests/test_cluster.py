@@ -337,3 +337,12 @@ def test_the_detail_pane_and_exports_show_every_outlet_and_language(tmp_path: Pa
     (row,) = json.loads(out.getvalue())
     assert row["feeds"] == feeds and row["languages"] == ["sr-Latn", "sr-Cyrl", "sq"]
     store.close()
+
+
+def test_a_place_no_keyword_knows_still_tells_stories_apart(clusterer: Clusterer) -> None:
+    """Rudare is not a keyword: "at Rudare" vs "at Brnjak" is two places, not one place and a blank."""
+    assert not same(clusterer, "KFOR steps up patrols at Brnjak crossing", "KFOR steps up patrols at Rudare crossing")
+    assert not same(clusterer, "KFOR patrol attacked near Rudare", "KFOR patrol attacked near Dudin Krš")
+    assert same(clusterer, "KFOR patrol attacked near Rudare", "Napadnuta patrola KFOR-a kod Rudara")
+    assert clusterer.features("Incident u Kosovskoj Mitrovici").elsewhere == frozenset()  # part of a known name
+    assert clusterer.features("Serbs Rally In Zvečan Against New Mayor").elsewhere == frozenset()  # Title Case

@@ -28,9 +28,7 @@ class Queries(Connection):
         return self._all(f"SELECT * FROM feeds {where} ORDER BY name COLLATE NOCASE")  # noqa: S608 - constant
 
     def alert(self, alert_id: int) -> dict[str, Any] | None:
-        return self._alert_dict(alert_id)
-
-    def _alert_dict(self, alert_id: int) -> dict[str, Any] | None:
+        """One alert with its first item's summary, feed id and feed name, and its decoded lists."""
         row = self._one(
             "SELECT a.*, i.summary, i.feed_id, f.name AS feed FROM alerts a JOIN items i ON i.id = a.item_id "
             "JOIN feeds f ON f.id = i.feed_id WHERE a.id = ?", (alert_id,))
