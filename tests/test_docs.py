@@ -107,6 +107,17 @@ def test_the_commands_table_is_the_command_table() -> None:
             assert documented[name] == set(actions[0].choices), name
 
 
+def test_the_architecture_names_every_module() -> None:
+    """docs/ARCHITECTURE.md is the contract between modules: a new module gets its row."""
+    architecture = (REPO / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    package = REPO / "crisiswatch"
+    modules = [p.name for p in package.glob("*.py") if p.name != "__init__.py"]
+    modules += [p.name + "/" for p in package.iterdir() if (p / "__init__.py").is_file()]
+    modules += [p.name for p in (package / "store").glob("*.py") if p.name != "__init__.py"]
+    missing = sorted(m for m in modules if f"`{m}`" not in architecture)
+    assert len(modules) > 20 and not missing, f"docs/ARCHITECTURE.md does not describe {missing}"
+
+
 @pytest.mark.parametrize("name", ["keys", "events", "commands"])
 def test_the_sections_parse(name: str) -> None:
     """Guard against a comparison passing on an empty table."""
