@@ -158,7 +158,7 @@ def test_no_import_cycles() -> None:
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("poller", "export", "report", "notify", "demo"),
     ("fetch", "parse", "fastfeed", "charset", "worker", "discover", "store"),
-    ("match", "cluster", "config", "opml", "tomledit"),
+    ("match", "search", "cluster", "config", "opml", "tomledit"),
     ("sanitize", "fold", "identity", "outfile", "redact", "locations", "models"),
     ("errors", "units", "termsafe", "feedwriter", "store.lists"),
 )
