@@ -172,3 +172,25 @@ def test_a_migration_that_must_wait_says_who_holds_the_lock(tmp_path: Path) -> N
     finally:
         locker.communicate("go\n", timeout=30)
     assert opened.wait(60)
+
+
+@pytest.mark.parametrize("command", [["export", "events"], ["report"], ["report", "--format", "html"], ["check"]])
+@pytest.mark.parametrize("kind", ["empty-file", "other-program", "dev-null"])
+def test_a_file_without_the_crisiswatch_schema_is_one_clear_line_for_every_reader(
+        tmp_path: Path, capsys, command: list[str], kind: str) -> None:
+    """`touch x.db; crisiswatch --db x.db report` printed a traceback (no such table: feeds), export a CSV
+    header before its error: a database without our schema is refused when it is opened, for every reader."""
+    if kind == "dev-null":
+        db = Path(os.devnull)
+    else:
+        db = tmp_path / "x.db"
+        db.write_bytes(b"")
+        if kind == "other-program":
+            conn = sqlite3.connect(db)
+            conn.execute("CREATE TABLE feeds (x)")
+            conn.commit()
+            conn.close()
+    assert main(["--db", str(db), "--config", os.devnull, *command]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" or command == ["check"]  # check names the config it validated first
+    assert err.count("\n") == 1 and "not a crisiswatch database" in err and str(db) in err

@@ -112,8 +112,12 @@ class Connection:
                         schema.migrate(store)
                     finally:
                         store._on_wait = None
-            else:
-                schema.check_version(conn, path)
+            elif schema.check_version(conn, path) == 0:
+                # No crisiswatch schema (an empty file, another program's database): every query would
+                # fail later with "no such table" as a traceback; say so once, here, for every reader.
+                conn.close()
+                raise StoreError(f"{path}: not a crisiswatch database (empty, or another program's file); "
+                                 "pass --db to another file")
             return store
         except sqlite3.Error as exc:
             raise explain_sqlite(exc, path) from None
