@@ -22,21 +22,22 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import events, work
-from textual.app import App
+from textual import events, on, work
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.screen import Screen
 
 from ..config import Config
 from ..errors import CrisiswatchError, StoreError
 from ..models import utcnow
 from ..store import Store
 from .format import Highlighter
-from .messages import Snapshot, StoreChanged
+from .messages import ReportRequested, Snapshot, StoreChanged
 from .reader import Database
 from .screens.dashboard import Dashboard
 
@@ -125,6 +126,7 @@ class CrisiswatchApp(App[int]):
         self._poll_loop: asyncio.AbstractEventLoop | None = None
         self._poll_task: asyncio.Task[Any] | None = None
         self.export_count = 0
+        self.report_count = 0
         self.last_key = 0.0
         self._stopping = threading.Event()
         if poll:
@@ -300,6 +302,43 @@ class CrisiswatchApp(App[int]):
         self.call_from_thread(self.notify, shown,
                               title=f"Exported {rows} events ({time.monotonic() - started:.1f}s)", markup=False,
                               timeout=10)
+
+
+    # -- situation report ------------------------------------------------------------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Write situation report", "The last 24 h as one HTML page in the exports folder (R)",
+                            lambda: self.post_message(ReportRequested()))
+
+    @on(ReportRequested)
+    def _report_requested(self, message: ReportRequested) -> None:
+        self.write_report()
+
+    @work(thread=True, group="report", exit_on_error=False)
+    def write_report(self) -> None:
+        """The last 24 h as HTML, from a separate read-only connection; a toast says where it went."""
+        from ..outfile import OutputError, output_label, write_output
+        from ..report import Period, PeriodError, load_zone, make_report, render
+        from .actions import default_report_path
+
+        now = self.clock()
+        target = default_report_path(now.astimezone(self.tz))
+        started = time.monotonic()
+        try:
+            period = Period.resolve(None, None, now=now, zone=load_zone(self.config.settings.timezone))
+            with Store.open(self.db_path, readonly=True) as store:
+                text = render(make_report(store, period, now=now), "html")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_output(target, text)
+        except (OSError, StoreError, OutputError, PeriodError) as exc:
+            self.call_from_thread(self.notify, str(getattr(exc, "strerror", None) or exc),
+                                  title="Report failed", severity="error", markup=False)
+            return
+        shown = output_label(target)
+        self.db.call_sync(Store.add_event, "export", detail=f"report: the last 24 h as HTML to {shown}")
+        self.report_count += 1
+        self.call_from_thread(self.notify, shown, title=f"Report written ({time.monotonic() - started:.1f}s)",
+                              markup=False, timeout=10)
 
 
 def run_app(config: Config, db_path: Path | str, poll: bool = True) -> int:

@@ -1,4 +1,4 @@
-"""Messages the app sends to its screens."""
+"""Messages between the app and its screens."""
 
 from __future__ import annotations
 
@@ -26,3 +26,7 @@ class StoreChanged(Message):
     def __init__(self, snapshot: Snapshot) -> None:
         super().__init__()
         self.snapshot = snapshot
+
+
+class ReportRequested(Message):
+    """A screen asks the app to write the situation report of the last 24 h (``R``, or the palette)."""

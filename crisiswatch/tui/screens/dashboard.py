@@ -19,7 +19,7 @@ from textual.widgets import Input
 from ...store import Store
 from ..actions import browser_available, default_export_path, open_in_browser
 from ..format import SEVERITY_LABELS, Highlighter
-from ..messages import StoreChanged
+from ..messages import ReportRequested, StoreChanged
 from ..widgets.alerts_table import AlertsTable
 from ..widgets.detail import DetailPane
 from ..widgets.event_log import EventLog
@@ -66,6 +66,8 @@ class Dashboard(Screen[None]):
         Binding("s", "cycle_severity", "Min severity", tooltip="Cycle the minimum alert severity shown: low, medium, high, critical"),
         Binding("a", "toggle_dismissed", "Show dismissed", tooltip="Show or hide dismissed alerts"),
         Binding("r", "poll_now", "Poll now", tooltip="Poll every feed now"),
+        Binding("R", "report", "Report", key_display="R",
+                tooltip="Write the situation report of the last 24 h (HTML) to the exports folder"),
         Binding("escape", "clear_search", "Clear search", show=False),
         Binding("q", "quit", "Quit", tooltip="Quit (everything is already saved)"),
     ]
@@ -401,6 +403,9 @@ class Dashboard(Screen[None]):
             self.app.call_from_thread(self.app.copy_to_clipboard, link)
             self.app.call_from_thread(self.notify, f"The browser did not start; copied the link (OSC 52):\n{link}",
                                       title="Link copied", markup=False)
+
+    def action_report(self) -> None:
+        self.post_message(ReportRequested())
 
     def action_export(self) -> None:
         default = default_export_path(self.app.clock().astimezone(self.tz))
