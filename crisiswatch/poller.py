@@ -543,7 +543,7 @@ class Poller:
                 delay = self._seconds_until_next(enabled, self.clock())
             except Exception as exc:
                 if on_error is not None:
-                    on_error(f"poll cycle failed: {exc}; retrying in {ERROR_RETRY:.0f}s")
+                    on_error(f"poll cycle failed: {exc}; retrying in {format_duration(ERROR_RETRY)}")
                 delay = ERROR_RETRY
             stop_task = asyncio.ensure_future(stop.wait())
             wake_task = asyncio.ensure_future(self._wake.wait())
