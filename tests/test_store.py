@@ -121,6 +121,11 @@ def test_user_actions_change_state_and_log_events(store: Store) -> None:
     assert store.restore_last_dismissed() == ids[1]
     assert store.restore_last_dismissed() == ids[0]
     assert store.restore_last_dismissed() is None
+    # A pinned alert dismissed (d on the wrong row) comes back pinned, not demoted to new.
+    store.toggle_pin(ids[2])
+    store.dismiss(ids[2])
+    assert store.restore_last_dismissed() == ids[2]
+    assert store.alerts_page()[0]["id"] == ids[2] and store.alerts_page()[0]["state"] == "pinned"
     log = kinds(store)
     for kind in ("alert_pinned", "alert_unpinned", "alert_dismissed", "alert_restored"):
         assert kind in log

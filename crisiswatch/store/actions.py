@@ -48,13 +48,18 @@ class Actions(Queries, Events):
         self.set_alert_state(alert_id, "dismissed")
 
     def restore_last_dismissed(self) -> int | None:
-        """Undo the most recent dismissal; repeated calls walk further back."""
+        """Undo the most recent dismissal; repeated calls walk further back.
+
+        The alert goes back to the state it was dismissed from (the event's ``pinned -> dismissed``
+        detail, written by :meth:`set_alert_state`): a pinned story dismissed by a slip of the
+        finger comes back pinned, not demoted to new.
+        """
         row = self._one(
-            "SELECT a.id FROM events e JOIN alerts a ON a.id = e.alert_id WHERE e.kind = 'alert_dismissed' "
+            "SELECT a.id, e.detail FROM events e JOIN alerts a ON a.id = e.alert_id WHERE e.kind = 'alert_dismissed' "
             "AND a.state = 'dismissed' ORDER BY e.id DESC LIMIT 1")
         if row is None:
             return None
-        self.set_alert_state(row["id"], "new")
+        self.set_alert_state(row["id"], "pinned" if (row["detail"] or "").startswith("pinned -> ") else "new")
         return int(row["id"])
 
     # -- seen state ---------------------------------------------------------
