@@ -15,16 +15,15 @@ import operator
 import re
 import sqlite3
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TextIO
 
-from .models import from_iso, iso, utcnow
+from .models import iso, parse_when, utcnow
 from .redact import redact_text
 from .sanitize import strip_unsafe
 from .store import Store, lists
 from .store.connection import explain_sqlite
 from .termsafe import one_line
-from .units import parse_duration
 
 FORMATS = ("csv", "json", "jsonl")
 TABLES = ("events", "alerts", "items")
@@ -79,16 +78,9 @@ def parse_since(value: str | None, *, now: datetime | None = None) -> str | None
     """``2026-11-20``, ``2026-11-20T08:00``, or a duration back from now (``24h``, ``7d``) → ISO string."""
     if not value:
         return None
-    value = value.strip()
     try:
-        seconds = parse_duration(value)
-    except ValueError:
-        pass
-    else:
-        return iso((now or utcnow()) - timedelta(seconds=seconds))
-    try:
-        return iso(from_iso(value))
-    except ValueError:
+        return iso(parse_when(value, now=now or utcnow()))
+    except (ValueError, OverflowError):
         raise ValueError(f"--since {value!r}: use a date like 2026-11-20, a time like 2026-11-20T08:00, "
                          "or a duration like 24h or 7d") from None
 

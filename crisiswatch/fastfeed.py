@@ -32,6 +32,8 @@ import re
 from typing import Any
 from xml.parsers import expat
 
+from .sanitize import looks_like_html
+
 try:  # feedparser's own helpers, so both paths apply exactly the same rules
     from feedparser.datetimes import _parse_date
     from feedparser.html import _cp1252
@@ -88,6 +90,10 @@ _TEXT_TYPES = {None: "text/plain", "text": "text/plain", "html": "text/html", "t
                "text/html": "text/html"}
 """Atom/RSS ``type`` values whose content feedparser keeps as-is (no XHTML re-serialising, no base64)."""
 
+_DEFAULT_KINDS = {"title": "text/plain", "feed_title": "text/plain", "summary": "text/plain",
+                  "content": "text/plain", "description": "text/html", "content_encoded": "text/html"}
+"""feedparser's ``push_content`` defaults: Atom text constructs are plain, RSS descriptions HTML."""
+
 _AMP_NAME = re.compile(r"&([A-Za-z0-9_]+);")
 
 _KNOWN_NS: dict[str, str] = {}
@@ -121,8 +127,8 @@ class _Decline(Exception):
 
 
 class _Reader:
-    __slots__ = ("atom", "bindings", "chars", "container", "entries", "entry", "feed_title", "field",
-                 "field_attrs", "in_author", "path", "seen", "uris")
+    __slots__ = ("atom", "bindings", "chars", "container", "entries", "entry", "feed_title", "feed_title_kind",
+                 "field", "field_attrs", "folded", "in_author", "path", "seen", "uris")
 
     def __init__(self) -> None:
         self.atom = False
@@ -135,10 +141,13 @@ class _Reader:
         self.chars: list[str] = []
         self.in_author = False
         self.feed_title: str | None = None
+        self.feed_title_kind: str | None = None
         self.container: tuple[int, frozenset[str]] | None = None
         """(depth, children kept) while inside a feed-level <image> or <textInput>."""
         self.bindings: dict[str, str] = {}
         self.uris: dict[str, str] = {}
+        self.folded: dict[str, str] = {}
+        """Prefixes by their lower-case form: feedparser's loose handling of case is not modelled."""
 
     # -- expat callbacks --------------------------------------------------------------
     def namespace(self, prefix: str | None, uri: str | None) -> None:
@@ -147,8 +156,14 @@ class _Reader:
         prefix, uri = prefix or "", uri or ""
         if self.bindings.setdefault(prefix, uri) != uri:
             raise _Decline  # a prefix re-bound to another namespace
-        if uri.lower() not in _KNOWN_NS and self.uris.setdefault(uri, prefix) != prefix:
-            raise _Decline  # an unknown namespace under two prefixes
+        if self.folded.setdefault(prefix.lower(), prefix) != prefix:
+            raise _Decline  # two prefixes differing only in case ("dc" and "DC")
+        standard = _KNOWN_NS.get(_canonical_uri(uri.lower()))
+        if standard is None:
+            if self.uris.setdefault(uri, prefix) != prefix:
+                raise _Decline  # an unknown namespace under two prefixes (a standard prefix on one: _key_of)
+        elif prefix and prefix.lower() in _KNOWN_PREFIXES and prefix.lower() != standard.lower():
+            raise _Decline  # a standard prefix bound to another known namespace (xmlns:dc="…content/")
 
     def start(self, name: str, raw_attrs: dict[str, str]) -> None:
         if self.field is not None:
@@ -281,6 +296,7 @@ class _Reader:
     def _store(self, field: str, raw: str) -> None:
         if field == "feed_title":
             self.feed_title = _pop(raw)
+            self.feed_title_kind = _kind(field, self.field_attrs, self.atom, self.feed_title)
             return
         entry = self.entry
         assert entry is not None
@@ -297,12 +313,15 @@ class _Reader:
             link = _pop(raw, uri=True)
             entry["link"] = _AMP_NAME.sub(r"&\g<1>", link.replace("&amp;", "&")) if "&" in link else link
         elif field == "title":
-            entry["title"] = _pop(raw)
+            entry["title"] = value = _pop(raw)
+            entry["title_detail"] = {"type": _kind(field, self.field_attrs, self.atom, value)}
         elif field in ("description", "summary"):
-            entry["summary"] = _pop(raw)
+            entry["summary"] = value = _pop(raw)
+            entry["summary_detail"] = {"type": _kind(field, self.field_attrs, self.atom, value)}
         elif field in ("content", "content_encoded"):
             value = _pop(raw)
-            entry.setdefault("content", []).append({"value": value})
+            entry.setdefault("content", []).append({"value": value,
+                                                    "type": _kind(field, self.field_attrs, self.atom, value)})
             entry.setdefault("summary", value)
         elif field == "author_name":
             # <author><name>: feedparser pops it as a non-text element, before its repairs.
@@ -387,9 +406,7 @@ def _key_of(name: str) -> tuple[str, bool]:
     parts = name.split(" ")
     if len(parts) == 1:
         return parts[0].lower(), False
-    uri = parts[0].lower()
-    if "backend.userland.com/rss" in uri:
-        uri = "http://backend.userland.com/rss"
+    uri = _canonical_uri(parts[0].lower())
     given = parts[2] if len(parts) > 2 else None
     prefix = _KNOWN_NS.get(uri)
     if prefix is None:
@@ -402,8 +419,22 @@ def _key_of(name: str) -> tuple[str, bool]:
     return (f"{prefix.lower()}_{local}", True) if prefix else (local, False)
 
 
-def read(data: bytes) -> tuple[str | None, list[dict[str, Any]]] | None:
-    """(feed title, entries as feedparser-shaped dicts) for a UTF-8 document, or None to decline.
+def _canonical_uri(uri: str) -> str:
+    """feedparser's spelling of a namespace URI (it folds every backend.userland.com/rss variant)."""
+    return "http://backend.userland.com/rss" if "backend.userland.com/rss" in uri else uri
+
+
+def _kind(field: str, attrs: dict[str, str], atom: bool, value: str) -> str:
+    """The content type feedparser records for a text field (``title_detail['type']`` and the like)."""
+    declared = attrs.get("type")
+    kind = _DEFAULT_KINDS[field] if declared is None else _TEXT_TYPES[declared]
+    if not atom and kind == "text/plain" and looks_like_html(value):
+        kind = "text/html"  # feedparser's guess for RSS, made on the value it keeps
+    return kind
+
+
+def read(data: bytes) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """(feed info, entries), both shaped like feedparser's, for a UTF-8 document; None to decline.
 
     ``data`` is what :func:`crisiswatch.parse._parse` would hand feedparser:
     UTF-8, prolog stripped (no DOCTYPE, so no entity declarations).
@@ -433,4 +464,7 @@ def read(data: bytes) -> tuple[str | None, list[dict[str, Any]]] | None:
         return None
     if not reader.entries:
         return None
-    return reader.feed_title, reader.entries
+    feed: dict[str, Any] = {}
+    if reader.feed_title is not None:
+        feed = {"title": reader.feed_title, "title_detail": {"type": reader.feed_title_kind}}
+    return feed, reader.entries

@@ -7,9 +7,13 @@ threads or processes (they pickle) and be tested on their own.
 
 from __future__ import annotations
 
+import hashlib
+import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
+
+from .units import MAX_LOOKBACK, parse_duration
 
 SEVERITIES: tuple[str, ...] = ("low", "medium", "high", "critical")
 """Ordered weakest first; the index is the rank used for comparisons."""
@@ -44,18 +48,41 @@ def iso(dt: datetime | None) -> str | None:
     return dt.isoformat(timespec="seconds")[:19] + "Z"
 
 
-def from_iso(value: str | None) -> datetime | None:
+def from_iso(value: str | None, *, naive: tzinfo = UTC) -> datetime | None:
     """The one ISO 8601 time parser: stored stamps and user input → an aware UTC datetime.
 
-    A time without an offset is UTC (that is how crisiswatch stores and
-    exports them); a date alone is its midnight. Raises ValueError otherwise.
+    A time without an offset is in ``naive`` (UTC, as crisiswatch stores and
+    exports them; a report's ``--tz`` zone for what the user types); a date
+    alone is its midnight. Raises ValueError otherwise.
     """
     if not value:
         return None
     dt = datetime.fromisoformat(value)
     if dt.tzinfo is None:
-        return dt.replace(tzinfo=UTC)
+        dt = dt.replace(tzinfo=naive)
     return dt if dt.tzinfo is UTC else dt.astimezone(UTC)
+
+
+def parse_when(text: str, *, now: datetime, naive: tzinfo = UTC) -> datetime:
+    """A ``--since``/``--until`` value: a duration back from ``now`` (``24h``, ``7d``) or an ISO date or time.
+
+    The one parser behind ``export --since`` and ``report --since/--until``;
+    raises OverflowError for a duration further back than a century, ValueError
+    for anything else (each command words its own message).
+    """
+    text = text.strip()
+    try:
+        seconds = parse_duration(text, maximum=math.inf)
+    except ValueError:
+        pass
+    else:
+        if seconds > MAX_LOOKBACK:
+            raise OverflowError(f"{text}: further back than any date")
+        return now - timedelta(seconds=seconds)
+    when = from_iso(text, naive=naive)
+    if when is None:
+        raise ValueError("empty time")
+    return when
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,12 +120,28 @@ class FetchResult:
         return self.error is None
 
 
+SHARED_LINK_MARK = "\x1f"
+"""Separates link and title digest in a shared-link key; no URL or guid holds it (control character)."""
+
+
+def shared_link_key(link: str, title: str) -> str:
+    """The key of an entry that shares its link with other entries of its document.
+
+    The store also looks an item up under this key and under the bare link, so
+    an entry keeps its identity when its link stops (or starts) being shared.
+    """
+    digest = hashlib.sha1(title.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{link}{SHARED_LINK_MARK}{digest}"
+
+
 @dataclass(frozen=True, slots=True)
 class ParsedItem:
     """One entry of a feed, already cleaned to plain, bounded, safe text."""
 
     key: str
-    """Identity within its feed: guid, else link, else a hash of title + summary."""
+    """Identity within its feed: guid, else link, else a hash of title + summary. When several
+    guid-less entries of one document share a link (podcast episodes all linking the show's
+    page), each is keyed by :func:`shared_link_key` (link + title) instead."""
     title: str
     link: str | None
     guid: str | None

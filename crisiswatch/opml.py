@@ -3,7 +3,8 @@
 OPML files arrive from anywhere (mail attachments, shared drives), so the
 parser treats them as hostile: it uses expat directly and refuses any DOCTYPE,
 entity declaration or external entity, which rules out billion-laughs and XXE
-without depending on ``defusedxml``. Only the standard library is imported.
+without depending on ``defusedxml``: only the standard library parses it. Titles go through the one
+sanitizer (:mod:`crisiswatch.sanitize`), like feed text.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 from xml.sax.saxutils import escape, quoteattr
 
 from .errors import OpmlError
+from .sanitize import looks_like_html, plain_text
 
 MAX_OPML_BYTES = 20_000_000
 """Real subscription lists are kilobytes; anything near this is not one."""
@@ -43,6 +45,18 @@ def clean_label(value: str | None, max_len: int = 200) -> str:
     value = "".join(ch for ch in value if ch.isprintable() or ch.isspace())
     value = _WS.sub(" ", value).strip()
     return value[:max_len].rstrip()
+
+
+def _outline_text(value: str | None) -> str:
+    """An OPML title/text/category: plain text by the spec, cleaned by the one sanitizer.
+
+    Exporters escape twice ("RFE/RL &amp;amp; Balkan") and some put markup in
+    titles; the sanitizer decodes the one and drops the other like it does for
+    feed text, then :func:`clean_label` bounds it.
+    """
+    if not value:
+        return ""
+    return clean_label(plain_text(value, markup=looks_like_html(value)))
 
 
 def normalise_url(url: str) -> str:
@@ -91,14 +105,14 @@ class _Builder:
             return
         lower = {k.rsplit(" ", 1)[-1].lower(): v for k, v in attrs.items()}
         url = (lower.get("xmlurl") or "").strip()
-        label = clean_label(lower.get("title")) or clean_label(lower.get("text"))
+        label = _outline_text(lower.get("title")) or _outline_text(lower.get("text"))
         if not url:
             self.folders.append(label or None)
             return
         self.folders.append(None)
         tags = [f for f in self.folders[:-1] if f]
         for cat in (lower.get("category") or "").split(","):
-            cat = clean_label(cat.strip().strip("/"))
+            cat = _outline_text(cat.strip().strip("/"))
             if cat:
                 tags.append(cat)
         # A folder and its category entry name the same tag (a comma inside a

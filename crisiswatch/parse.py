@@ -20,6 +20,7 @@ the expat build's amplification limits.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
 import re
@@ -37,9 +38,9 @@ import feedparser
 from feedparser.encodings import convert_to_utf8
 from feedparser.exceptions import CharacterEncodingOverride
 
-from . import fastfeed
-from .models import ParsedFeed, ParsedItem
-from .sanitize import plain_text, strip_unsafe
+from . import charset, fastfeed
+from .models import ParsedFeed, ParsedItem, shared_link_key
+from .sanitize import looks_like_html, plain_text, strip_unsafe
 
 TITLE_MAX = 1000
 SUMMARY_MAX = 4000
@@ -130,17 +131,7 @@ def parse_feed(
 
 
 def _parse(body: bytes, content_type: str | None, url: str, fetched_at: datetime) -> ParsedFeed:
-    info: dict[str, Any] = {}
-    headers = {"content-type": content_type} if content_type else {}
-    data = convert_to_utf8(headers, body, info)
-    if info.get("encoding") == "windows-1252" and isinstance(info.get("bozo_exception"), CharacterEncodingOverride):
-        # The declared charset was wrong and feedparser guessed Western European. The
-        # feeds we follow are Serbian, Albanian and Bosnian: Central European (which
-        # also has ë and ç where Western has them) turns "Vuèiæ" back into "Vučić".
-        retry: dict[str, Any] = {}
-        central = convert_to_utf8({"content-type": "application/xml; charset=windows-1250"}, body, retry)
-        if retry.get("encoding") == "windows-1250":
-            data, info = central, retry
+    data, info = _to_utf8(body, content_type)
     decoded = bool(info.get("encoding"))
     # convert_to_utf8 prepends "<?xml …?>\n" when the document had no declaration.
     line_shift = 1 if decoded and not _has_declaration(body) else 0
@@ -150,10 +141,14 @@ def _parse(body: bytes, content_type: str | None, url: str, fetched_at: datetime
             return ParsedFeed(None, (), error="got an HTML page, not a feed")
         return ParsedFeed(None, (), error="malformed feed: no XML element found")
     if root.lower() == "html":
-        return ParsedFeed(None, (), error="got an HTML page, not a feed")
+        # <html><body><feed xmlns="…Atom">: real (feedjira's DuplicateContentAtomFeed);
+        # feedparser reads the feed inside, so do we. A page without one is a page.
+        unwrapped = _unwrap_feed(data)
+        if unwrapped is None:
+            return ParsedFeed(None, (), error="got an HTML page, not a feed")
+        data, root = unwrapped
+    data = _repair_document(data)
 
-    # No content-location: feedparser would resolve relative *guids* against it,
-    # so every identity would change when a feed moves. We resolve links ourselves.
     # Bound the work in any thread: keep the first MAX_MARKUP tags and MAX_ENTITIES
     # entity references. The cut makes the tail malformed; entries before it survive.
     cut = min(_nth(data, b"<", MAX_MARKUP), _nth(data, b"&", MAX_ENTITIES))
@@ -164,11 +159,10 @@ def _parse(body: bytes, content_type: str | None, url: str, fetched_at: datetime
     # feedparser's answer ~10× faster; anything else it declines goes to feedparser.
     fast = fastfeed.read(data) if decoded and cut == len(data) else None
     if fast is not None:
-        raw_title, entries = fast
+        feed_info, entries = fast
         items = _items(entries, url, fetched_at)
         if items:
-            return ParsedFeed(plain_text(_head(raw_title, FEED_TITLE_MAX), max_len=FEED_TITLE_MAX) or None,
-                              tuple(items.values()))
+            return ParsedFeed(_feed_title(feed_info), tuple(items.values()))
 
     response_headers: dict[str, str] = {}
     if decoded:
@@ -180,14 +174,23 @@ def _parse(body: bytes, content_type: str | None, url: str, fetched_at: datetime
     # plain_text, which drops all markup, script/style bodies, entities' tags and
     # unsafe characters; links are filtered to http(s) by _clean_link; ids by
     # strip_unsafe. Nothing feedparser returns reaches the store unfiltered.
+    # No content-location: feedparser would resolve relative permalink guids
+    # against it, so identities would change when a feed moves; links we resolve
+    # ourselves. But with an empty document base feedparser lets one entry's
+    # xml:base leak into the entries after it (its base stack skips empty
+    # bases), so documents using xml:base get a stand-in base (see _DOCUMENT_BASE).
+    based = b"xml:base" in data
+    if based:
+        response_headers["content-location"] = _DOCUMENT_BASE + (urlsplit(url).path or "/")
     parsed = feedparser.parse(
         io.BytesIO(data),
         response_headers=response_headers,
         resolve_relative_uris=False,
         sanitize_html=False,
     )
-    feed_info = parsed.get("feed") or {}
-    feed_title = plain_text(_head(feed_info.get("title"), FEED_TITLE_MAX), max_len=FEED_TITLE_MAX) or None
+    if based:
+        _undo_document_base(parsed.get("entries") or [], url)
+    feed_title = _feed_title(parsed.get("feed") or {})
     items = _items(parsed.get("entries") or [], url, fetched_at)
 
     if not items:
@@ -201,15 +204,39 @@ def _parse(body: bytes, content_type: str | None, url: str, fetched_at: datetime
 
 
 def _items(entries: Any, base: str, fetched_at: datetime) -> dict[str, ParsedItem]:
-    """Entries (feedparser's, or the fast path's in the same shape) → items by key, first one wins."""
-    items: dict[str, ParsedItem] = {}
+    """Entries (feedparser's, or the fast path's in the same shape) → items by key, first one wins.
+
+    Identity is guid → link → hash. Guid-less entries that share a link but not a
+    title (15 podcast episodes all linking the show's page) are told apart by
+    link + title; a link only one entry of the document uses stays the key by
+    itself, so editing a lone entry's title never makes a second item.
+    """
+    parsed: list[ParsedItem] = []
+    titles: dict[str, set[str]] = {}
     for entry in entries:
         item = _item(entry, base, fetched_at)
-        if item is not None and item.key not in items:
+        if item is None:
+            continue
+        parsed.append(item)
+        if item.guid is None and item.link is not None and item.key == item.link:
+            titles.setdefault(item.link, set()).add(item.title)
+        if len(parsed) >= MAX_ITEMS * 2:
+            break
+    shared = {link for link, seen in titles.items() if len(seen) > 1}
+    items: dict[str, ParsedItem] = {}
+    for item in parsed:
+        if shared and item.key in shared and item.guid is None:
+            item = _rekey(item)
+        if item.key not in items:
             items[item.key] = item
             if len(items) >= MAX_ITEMS:
                 break
     return items
+
+
+def _rekey(item: ParsedItem) -> ParsedItem:
+    return ParsedItem(shared_link_key(item.link or "", item.title), item.title, item.link, item.guid,
+                      item.summary, item.author, item.published)
 
 
 def _nth(data: bytes, needle: bytes, n: int) -> int:
@@ -405,10 +432,6 @@ def _head(raw: object, cap: int) -> str | None:
     return raw[: cap * 16]
 
 
-def _is_absolute_http(value: object) -> bool:
-    return isinstance(value, str) and value.strip().lower().startswith(("http://", "https://"))
-
-
 def _when(entry: Any, fetched_at: datetime) -> datetime:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         # dict.get skips FeedParserDict's deprecated updated→published aliasing (and its warning).
@@ -426,16 +449,22 @@ def _when(entry: Any, fetched_at: datetime) -> datetime:
 
 def _item(entry: Any, base: str, fetched_at: datetime) -> ParsedItem | None:
     raw_summary = entry.get("summary")
-    if not raw_summary:
-        content = entry.get("content") or []
-        if content and isinstance(content[0], dict):
+    summary_kind = _kind(entry.get("summary_detail"))
+    content = entry.get("content") or []
+    if content and isinstance(content[0], dict):
+        if not raw_summary:
             raw_summary = content[0].get("value")
-    title = plain_text(_head(entry.get("title"), TITLE_MAX), max_len=TITLE_MAX)
-    summary = plain_text(_head(raw_summary, SUMMARY_MAX), max_len=SUMMARY_MAX)
+        if summary_kind is None:
+            summary_kind = _kind(content[0])  # feedparser copied content into summary
+    raw_title = entry.get("title")
+    title = plain_text(_head(raw_title, TITLE_MAX), max_len=TITLE_MAX,
+                       markup=_is_markup(_kind(entry.get("title_detail")), raw_title))
+    summary = plain_text(_head(raw_summary, SUMMARY_MAX), max_len=SUMMARY_MAX,
+                         markup=_is_markup(summary_kind, raw_summary))
     guid = _clean_id(entry.get("id"))
     raw_link = entry.get("link")
-    if entry.get("guidislink") and not _is_absolute_http(raw_link):
-        raw_link = None  # feedparser copied a non-URL guid into link; it is not a link
+    if entry.get("guidislink") and raw_link == entry.get("id") and not _is_url_reference(raw_link):
+        raw_link = None  # feedparser copied a guid that is no URL ("a1b2c3") into link
     link = _clean_link(raw_link, base)
     if not (title or summary or link):
         return None
@@ -452,3 +481,211 @@ def _item(entry: Any, base: str, fetched_at: datetime) -> ParsedItem | None:
         author=author,
         published=_when(entry, fetched_at),
     )
+
+
+def _kind(detail: object) -> str | None:
+    """The content type feedparser (or the fast path) recorded for a text field, if any."""
+    if isinstance(detail, dict):
+        kind = detail.get("type")
+        return kind if isinstance(kind, str) else None
+    return None
+
+
+def _is_markup(kind: str | None, value: object) -> bool:
+    """Whether a field's text is HTML, as feedparser (or the fast path, its way) typed it.
+
+    HTML types are HTML. Plain text keeps its ``<`` ("History of the <blink>
+    tag" in an Atom ``type="text"`` title) unless it passes feedparser's own
+    looks-like-HTML test (a closing tag or an entity, and only HTML elements):
+    feedparser makes that guess for RSS, and Atom generators that escape HTML
+    into an untyped title are common enough to make it for Atom too. Untyped
+    values (an author) are read as HTML, the careful choice.
+    """
+    if kind is None or "html" in kind:
+        return True
+    return kind == "text/plain" and isinstance(value, str) and looks_like_html(value)
+
+
+def _feed_title(feed_info: Any) -> str | None:
+    raw = feed_info.get("title")
+    markup = _is_markup(_kind(feed_info.get("title_detail")), raw)
+    return plain_text(_head(raw, FEED_TITLE_MAX), max_len=FEED_TITLE_MAX, markup=markup) or None
+
+
+_DOCUMENT_BASE = "http://document-base.crisiswatch.invalid"
+"""Origin of the stand-in document base: the feed URL's path under a host no feed uses, so
+what feedparser resolved against the document (and not an xml:base) is recognisable after."""
+
+
+def _undo_document_base(entries: Any, url: str) -> None:
+    """Links resolved against the stand-in base get the feed's origin; ids go back to relative.
+
+    A relative id goes back to how the document wrote it: relative to the
+    feed's directory ("42" under /news/), else as a path ("/t3_42"), so
+    identities do not depend on the feed's host; an id copied into ``link`` is undone the same way so the
+    guid-copy rule in :func:`_item` still sees the copy.
+    """
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    directory = (parts.path or "/").rsplit("/", 1)[0] + "/"
+    for entry in entries:
+        ident, link = entry.get("id"), entry.get("link")
+        if isinstance(ident, str) and ident.startswith(_DOCUMENT_BASE + "/"):
+            relative = ident[len(_DOCUMENT_BASE):]
+            if directory != "/" and relative.startswith(directory):
+                relative = relative[len(directory):]  # "42" under /news/rss: written "42" (or "./42")
+            entry["id"] = relative or ident
+            if link == ident:
+                entry["link"] = link = entry["id"]
+        if isinstance(link, str) and link.startswith(_DOCUMENT_BASE + "/"):
+            entry["link"] = origin + link[len(_DOCUMENT_BASE):]
+
+
+_URL_REFERENCE = re.compile(r"\s*(?:[A-Za-z][A-Za-z0-9+.\-]*:|/|\.\.?/)")
+
+
+def _is_url_reference(value: object) -> bool:
+    """A guid that reads as a URL (absolute, or a path to resolve against the feed): a permalink."""
+    return isinstance(value, str) and _URL_REFERENCE.match(value) is not None
+
+
+# -- the document before it is parsed ---------------------------------------------------------
+
+_HTTP_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:\-]+)", re.I)
+_XML_DECL_TEXT = re.compile(r"^\s*<\?xml[^>]*\?>")
+_DECL_ENCODING = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._\-]+)", re.I)
+
+
+def _to_utf8(body: bytes, content_type: str | None) -> tuple[bytes, dict[str, Any]]:
+    """The document as UTF-8 with a matching declaration, and feedparser's notes on how it was decoded.
+
+    feedparser picks the charset the document declares (HTTP, XML declaration,
+    BOM). When nothing declared fits and the bytes are not UTF-8, it falls back
+    to a fixed windows-1252 (or whatever chardet says, if installed): then the
+    charset is chosen from the content instead (:mod:`crisiswatch.charset`), so
+    French stays French and Serbian stays Serbian.
+    """
+    info: dict[str, Any] = {}
+    headers = {"content-type": content_type} if content_type else {}
+    data = convert_to_utf8(headers, body, info)
+    used = info.get("encoding")
+    codec = _codec(used) if used else None
+    if codec is None or codec.startswith(("utf-8", "utf-16", "utf-32")) or codec in _declared(body, content_type):
+        return data, info  # declared, or read from a byte order mark / UTF-16 pattern: no guess
+    guess = charset.detect(body)
+    if guess is None or _codec(guess) == codec:
+        return data, info
+    if _codec(guess) == "utf-8":
+        # UTF-8 with a few broken bytes (a summary cut inside a character): keep the
+        # text, with U+FFFD for the broken bytes, instead of reading it all as cp1252.
+        text = body.removeprefix(b"\xef\xbb\xbf").decode("utf-8", "replace")
+        declaration = "<?xml version='1.0' encoding='utf-8'?>"
+        m = _XML_DECL_TEXT.match(text)
+        text = declaration + text[m.end():] if m else declaration + "\n" + text
+        return text.encode("utf-8"), {"encoding": "utf-8"}
+    retry: dict[str, Any] = {}
+    forced = convert_to_utf8({"content-type": f"application/xml; charset={guess}"}, body, retry)
+    if retry.get("encoding") and not isinstance(retry.get("bozo_exception"), CharacterEncodingOverride):
+        return forced, retry
+    return data, info
+
+
+def _declared(body: bytes, content_type: str | None) -> set[str | None]:
+    """Codecs the document itself names: the HTTP charset, the XML declaration's, its BOM's."""
+    names: set[str | None] = set()
+    if content_type:
+        m = _HTTP_CHARSET.search(content_type)
+        if m:
+            names.add(_codec(m.group(1)))
+    m = _DECL_ENCODING.match(body.lstrip(b"\xef\xbb\xbf")[:200])
+    if m:
+        names.add(_codec(m.group(1).decode("ascii")))
+    for bom, name in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+        if body.startswith(bom):
+            names.add(_codec(name))
+    names.discard(None)
+    return names
+
+
+@lru_cache(maxsize=64)
+def _codec(name: str) -> str | None:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+_FEED_START = re.compile(rb"<(feed|rss|rdf:RDF|RDF)[\s>]")
+
+
+def _unwrap_feed(data: bytes) -> tuple[bytes, str] | None:
+    """The feed element inside an (X)HTML wrapper, as a document of its own; None if there is none.
+
+    The declaration is kept and the removed lines become newlines, so parser
+    errors still point at the right line.
+    """
+    m = _FEED_START.search(data)
+    if m is None:
+        return None
+    name = m.group(1)
+    end = data.rfind(b"</" + name)
+    close = data.find(b">", end) if end > m.start() else -1
+    inner = data[m.start():close + 1] if close > 0 else data[m.start():]
+    decl = _XML_DECL.match(data)
+    head = data[:decl.end()] if decl else b""
+    return head + b"\n" * data.count(b"\n", len(head), m.start()) + inner, name.decode("ascii")
+
+
+_SUSPECT_REF = re.compile(
+    rb"&#(?:(?P<dec>0*[0-9]{1,2}|0*[0-9]{5,})|x0*(?P<hex>[0-9a-fA-F]{1,2}|[dD][89a-fA-F][0-9a-fA-F]{2}"
+    rb"|[fF]{3}[eEfF]|[1-9a-fA-F][0-9a-fA-F]{5,}))"
+    rb"(?:;&#(?:(?P<dec2>0*5[67][0-9]{3})|x0*(?P<hex2>[dD][c-fC-F][0-9a-fA-F]{2})))?;"
+)
+"""Numeric character references XML may refuse: controls, surrogates (and a pair of them written as
+two references), U+FFFE/FFFF, beyond U+10FFFF. Only these reach the Python callback."""
+_SRS_NAME = re.compile(rb"""(srsName\s*=\s*)(["'])([^"'<>]*)\2""", re.I)
+
+
+def _repair_document(data: bytes) -> bytes:
+    """Repair what makes feedparser lose a whole feed over one value, before it reads the document.
+
+    Character references: ``&#55357;&#56832;`` (an emoji as two UTF-16 halves)
+    becomes the character; a lone surrogate, ``&#x110000;`` or a 20-digit number
+    becomes U+FFFD; a reference to a control character is dropped. GeoRSS
+    ``srsName`` values feedparser cannot read (``http://www.opengis.net/def/crs/EPSG/0/4326``,
+    upstream issues #591/#599) become ``EPSG:4326``.
+    """
+    if b"&#" in data:
+        data = _SUSPECT_REF.sub(_repair_reference, data)
+    if _SRS_NAME.search(data):
+        data = _SRS_NAME.sub(_repair_srs_name, data)
+    return data
+
+
+def _repair_reference(m: re.Match[bytes]) -> bytes:
+    first = int(m["dec"]) if m["dec"] is not None else int(m["hex"], 16)
+    if m["dec2"] is not None or m["hex2"] is not None:
+        second = int(m["dec2"]) if m["dec2"] is not None else int(m["hex2"], 16)
+        if 0xD800 <= first <= 0xDBFF:
+            return chr(0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)).encode("utf-8")
+        # Not a pair after all: repair each half on its own.
+        head = m.group(0)[: m.group(0).index(b";") + 1]
+        return _repair_one(first, head) + _repair_one(second, m.group(0)[len(head):])
+    return _repair_one(first, m.group(0))
+
+
+def _repair_one(value: int, original: bytes) -> bytes:
+    if value in (0x9, 0xA, 0xD) or 0x20 <= value < 0xD800 or 0xE000 <= value < 0xFFFE or 0x10000 <= value <= 0x10FFFF:
+        return original
+    if value < 0x20:
+        return b""
+    return b"&#xFFFD;"
+
+
+def _repair_srs_name(m: re.Match[bytes]) -> bytes:
+    value = m.group(3)
+    if b"EPSG" not in value or re.fullmatch(rb".*:[0-9]+", value):
+        return m.group(0)
+    code = re.search(rb"([0-9]+)\D*$", value)
+    fixed = b"EPSG:" + code.group(1) if code else value.replace(b"EPSG", b"epsg")
+    return m.group(1) + m.group(2) + fixed + m.group(2)

@@ -1,9 +1,11 @@
 """The one HTML→text cleaner: feed text made inert before it is stored.
 
 Feed text is hostile: it may carry markup, terminal escapes and bidi overrides.
-``plain_text`` turns an HTML fragment into one line of safe plain text;
-``strip_unsafe`` removes escape sequences and control/format characters from
-any string shown in a terminal or written to a file.
+``plain_text`` turns an HTML fragment (or plain text) into one line of safe
+plain text; ``strip_unsafe`` removes escape sequences and control/format
+characters from any string shown in a terminal or written to a file. Every
+place that cleans feed, page or OPML text (parse, discovery, OPML import)
+goes through here, so they all read markup alike.
 """
 
 from __future__ import annotations
@@ -11,10 +13,8 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from html.parser import HTMLParser
 
-_TAG = re.compile(r"<[^>]*>?", re.S)
-_BLOCK = re.compile(r"<\s*(br|/p|/div|/li|/h\d|p|div|li|tr)\b[^>]*>", re.I)
-_SCRIPT = re.compile(r"<\s*(script|style)\b.*?<\s*/\s*\1\s*>", re.I | re.S)
 _ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-Z\\-_])")
 _WS = re.compile(r"[ \t\r\n\f\v\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+")
 
@@ -52,24 +52,218 @@ def strip_unsafe(text: str) -> str:
     return "".join(ch for ch in text if ch in "\n\t" or not _is_unsafe(ch))
 
 
-def plain_text(raw: str | None, *, max_len: int | None = None) -> str:
-    """HTML fragment → one line of safe plain text, capped with an ellipsis.
+# ---------------------------------------------------------------------------
+# HTML → text
+# ---------------------------------------------------------------------------
 
-    Entities are unescaped until stable because titles often arrive escaped
-    twice (``&amp;amp;``).
+_ELEMENTS = frozenset("""
+a abbr acronym address applet area article aside audio b base basefont bdi bdo bgsound big blink
+blockquote body br button canvas caption center cite code col colgroup command content data datalist dd
+del details dfn dialog dir div dl dt em embed fieldset figcaption figure font footer form frame frameset
+h1 h2 h3 h4 h5 h6 head header hgroup hr html i iframe image img input ins isindex kbd keygen label legend
+li link listing main map mark marquee menu menuitem meta meter multicol nav nextid nobr noembed noframes
+noscript object ol optgroup option output p param picture plaintext pre progress q rb rbc rp rt rtc ruby
+s samp script search section select shadow slot small source spacer span strike strong style sub summary
+sup table tbody td template textarea tfoot th thead time title tr track tt u ul var video wbr xmp
+svg g path circle ellipse line polyline polygon rect text tspan textpath defs use symbol desc metadata
+lineargradient radialgradient stop filter clippath mask pattern foreignobject animate animatemotion
+animatetransform set marker view switch
+math mi mo mn ms mtext mrow msup msub msubsup mfrac msqrt mroot mtable mtr mtd mstyle mspace semantics
+annotation annotation-xml munder mover munderover menclose mpadded mphantom merror maction mglyph
+mmultiscripts mprescripts none
+""".split())
+"""Element names that make ``<name …>`` a tag. Anything else after ``<`` is text the author meant:
+"x<y KFOR", "<3", "Turnout < 40%" keep every word. Prefixed (``o:p``) and custom (``my-el``)
+names are tags too, and so is any name the fragment also closes (``<rdf>…</rdf>``)."""
+try:  # and every element feedparser's sanitiser knows (HTML5 drafts: datagrid, event-source, m…)
+    from feedparser.sanitizer import HTMLSanitizer as _FeedparserSanitizer
+except ImportError:  # pragma: no cover - feedparser < 6.1
+    try:
+        from feedparser.sanitizer import _HTMLSanitizer as _FeedparserSanitizer  # type: ignore[no-redef]
+    except ImportError:
+        _FeedparserSanitizer = None  # type: ignore[assignment,misc]
+if _FeedparserSanitizer is not None:
+    _ELEMENTS = _ELEMENTS | {name.lower() for name in getattr(_FeedparserSanitizer, "acceptable_elements", ())}
+_DROPPED = frozenset({"script", "style", "applet", "template"})
+"""Elements whose content is code or inert markup, never text a reader sees."""
+_INLINE = frozenset("""
+a abbr acronym b bdi bdo big blink cite code data del dfn em font i ins kbd mark nobr q rb rp rt rtc
+ruby s samp small span strike strong sub sup time tt u var wbr
+""".split())
+"""Tags that sit inside a word ("K<b>FOR</b>"); every other tag separates words."""
+_ATTRS = r"""(?:[\s/](?:[^<>"']++|"[^"]*+"|'[^']*+')*+)?>"""
+_SUSPECT = re.compile(
+    # A "<" that does NOT start a tag of a known element, a prefixed or custom element,
+    # a comment, a declaration or a processing instruction: the rare case, found in C.
+    r"<(?!/?(?:" + "|".join(sorted(map(re.escape, _ELEMENTS), key=len, reverse=True)) + r")(?=[\s/>])" + _ATTRS
+    + r"|/?[A-Za-z][A-Za-z0-9]*+[:\-][\w:\-]*+" + _ATTRS + r"|!--|![^<>\[]*+>|\?[^<>]*+>)"
+    r"(?:(?P<name>/?[A-Za-z][A-Za-z0-9]*+)" + _ATTRS + r"|!\[CDATA\[(?:(?P<cdata>.*?)\]\]>|[^>]*+>))?",
+    re.S | re.I,
+)
+"""Every "<" the parser must not see as markup, with what follows it when that could still be a tag
+(an unknown name the fragment also closes) or is a CDATA section."""
+_SURROGATE_PAIR = re.compile(r"&#(?:[xX](?P<hx>[dD][89abAB][0-9a-fA-F]{2})|(?P<hd>5[56][0-9]{3}));?"
+                             r"&#(?:[xX](?P<lx>[dD][c-fC-F][0-9a-fA-F]{2})|(?P<ld>5[67][0-9]{3}));?")
+
+
+def repair_references(text: str) -> str:
+    """``&#55357;&#56832;`` (UTF-16 written as two references) → the one character they encode.
+
+    Some generators escape every UTF-16 unit of an emoji separately; read one
+    by one each is a lone surrogate, which HTML turns into two U+FFFD and XML
+    refuses outright. A lone surrogate stays as it is (HTML then shows U+FFFD).
+    """
+    if "&#" not in text:
+        return text
+    return _SURROGATE_PAIR.sub(_join_pair, text)
+
+
+def _join_pair(m: re.Match[str]) -> str:
+    high = int(m["hx"], 16) if m["hx"] else int(m["hd"])
+    low = int(m["lx"], 16) if m["lx"] else int(m["ld"])
+    if 0xD800 <= high <= 0xDBFF and 0xDC00 <= low <= 0xDFFF:
+        return chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+    return m.group(0)
+
+
+_CLOSERS = re.compile(r"</([A-Za-z][\w:.\-]*)")
+
+
+_STRAY_START = re.compile(r"<(?![A-Za-z/])|<[A-Za-z/][^<>]*+(?:<|\Z)")
+"""A "<" no tag can start with, a tag left open before the next "<" or the end; and comments,
+declarations, CDATA, processing instructions ("<!…", "<?…"), which the precise pattern judges."""
+_TAG_NAMES = re.compile(r"</?([A-Za-z][A-Za-z0-9]*+)(?![:\-])")
+
+
+def _needs_escaping(text: str) -> bool:
+    """Whether any "<" of ``text`` might not be markup (cheap; nearly always False for real feeds)."""
+    if _STRAY_START.search(text):
+        return True
+    names = set(_TAG_NAMES.findall(text))
+    return not names <= _ELEMENTS and not {n.lower() for n in names} <= _ELEMENTS
+
+
+class _StrayEscaper:
+    """A suspect ``<`` becomes ``&lt;`` (text), unless it opens an element the fragment also closes."""
+
+    __slots__ = ("closed", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.closed: frozenset[str] | None = None
+
+    def __call__(self, m: re.Match[str]) -> str:
+        whole = m.group(0)
+        if whole.startswith("<![CDATA["):
+            # A CDATA section in HTML: its text, as text. Unclosed, HTML5 reads it as a
+            # comment up to the next ">".
+            return "" if m["cdata"] is None else html.escape(m["cdata"], quote=False)
+        name = m["name"]
+        if name is None:
+            return "&lt;" + whole[1:]
+        if name[0] == "/" or whole.endswith("/>"):
+            return whole  # "</word>" and "<word/>" are nobody's text
+        if self.closed is None:
+            self.closed = frozenset(n.lower() for n in _CLOSERS.findall(self.text))
+        return whole if name.lower() in self.closed else "&lt;" + whole[1:]
+
+
+class _TextReader(HTMLParser):
+    """html.parser with handlers that keep what a reader sees: text, minus scripts and styles."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.dropped = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _DROPPED:
+            self.dropped += 1
+        elif tag not in _INLINE:
+            self.parts.append(" ")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _INLINE:
+            self.parts.append(" ")  # <br/>, <hr/>, <script/> (empty: nothing to drop)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _DROPPED:
+            self.dropped = max(0, self.dropped - 1)
+        elif tag not in _INLINE:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self.dropped:
+            self.parts.append(data)
+
+    # Comments, declarations, CDATA-looking sections and processing instructions show nothing.
+
+
+def html_to_text(fragment: str) -> str:
+    """An HTML fragment's visible text, entities decoded, one space where a block or line break was.
+
+    Built on ``html.parser`` (browsers' tokenising rules, not a regex), with
+    two things it does not do itself: a ``<`` that starts no tag is kept as
+    text whatever Python version parses it (newer ones drop an unfinished tag
+    at the end), and entities left after parsing — text escaped twice,
+    ``&amp;amp;`` — are decoded once more, to text, never to markup.
+    """
+    text = repair_references(fragment)
+    if "<" in text:
+        if _needs_escaping(text):
+            text = _SUSPECT.sub(_StrayEscaper(text), text)
+        reader = _TextReader()
+        reader.feed(text)
+        reader.close()
+        text = "".join(reader.parts)
+    else:
+        text = html.unescape(text)
+    for _ in range(2):
+        if "&" not in text:
+            break
+        unescaped = html.unescape(repair_references(text))
+        if unescaped == text:
+            break
+        text = unescaped
+    return text
+
+
+try:  # feedparser's guess whether text typed plain is HTML (a closing tag or an entity, only HTML tags)
+    from feedparser.mixin import _FeedParserMixin as _Mixin
+
+    _feedparser_looks_like_html = getattr(_Mixin, "looks_like_html", None) or _Mixin.lookslikehtml
+except (ImportError, AttributeError):  # pragma: no cover - a feedparser that moved it
+    _feedparser_looks_like_html = None
+
+
+def looks_like_html(text: str) -> bool:
+    """Whether text that claims to be plain is HTML, by feedparser's own test (its guess for RSS).
+
+    One rule for the fast path, feedparser's path and OPML titles, so "KFOR
+    <b>na</b> Jarinju" loses its tags everywhere and "History of the <blink>
+    tag" keeps its brackets everywhere.
+    """
+    if _feedparser_looks_like_html is None or ("<" not in text and "&" not in text):
+        return False
+    return bool(_feedparser_looks_like_html(text))
+
+
+def plain_text(raw: str | None, *, max_len: int | None = None, markup: bool = True) -> str:
+    """Feed text → one line of safe plain text, capped with an ellipsis.
+
+    ``markup`` says whether ``raw`` is HTML (what feedparser's content type for
+    the field says: RSS descriptions, Atom ``type="html"``, RSS titles that
+    look like HTML) or plain text, where ``<`` is just a character ("History of
+    the <blink> tag"); entities are decoded in both, since plain titles too
+    arrive escaped twice.
     """
     if not raw:
         return ""
     text = raw
-    if "<" in text or "&" in text:  # markup and entities need both; most titles have neither
-        text = _SCRIPT.sub(" ", text)
-        text = _BLOCK.sub(" ", text)
-        text = _TAG.sub("", text)
-        for _ in range(3):
-            unescaped = html.unescape(text)
-            if unescaped == text:
-                break
-            text = _TAG.sub("", unescaped)
+    if markup and ("<" in text or "&" in text):  # most titles have neither
+        text = html_to_text(text)
+    elif "&" in text:
+        text = html_to_text(text.replace("<", "&lt;"))
     text = strip_unsafe(text)
     text = _WS.sub(" ", text).strip()
     if max_len is not None and len(text) > max_len:
@@ -77,4 +271,4 @@ def plain_text(raw: str | None, *, max_len: int | None = None) -> str:
     return text
 
 
-__all__ = ["plain_text", "strip_unsafe"]
+__all__ = ["html_to_text", "looks_like_html", "plain_text", "repair_references", "strip_unsafe"]

@@ -20,12 +20,14 @@ _SIZE_UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "
 
 MAX_DURATION = 366 * 86400.0
 """No interval, timeout or window of crisiswatch is meant to be longer than a year."""
+MAX_LOOKBACK = 100 * 366 * 86400.0
+"""``--since 500d`` looks further back than any interval is long; a century is still a date."""
 MAX_SIZE = 1000**4
 """No size cap is meant to be a terabyte or more."""
 
 
-def parse_duration(value: object) -> float:
-    """``90s``, ``5m``, ``1h``, ``2d`` or a bare number of seconds → seconds (more than 0, at most a year)."""
+def parse_duration(value: object, *, maximum: float = MAX_DURATION) -> float:
+    """``90s``, ``5m``, ``1h``, ``2d`` or a bare number of seconds → seconds (more than 0, at most ``maximum``)."""
     if isinstance(value, bool):
         raise ValueError("expected a duration")
     try:
@@ -42,8 +44,9 @@ def parse_duration(value: object) -> float:
         raise ValueError("must be a number of seconds, not nan")
     if seconds <= 0:
         raise ValueError("must be more than zero")
-    if seconds > MAX_DURATION:
-        raise ValueError("must be at most a year (366d)")
+    if seconds > maximum:
+        raise ValueError("must be at most a year (366d)" if maximum == MAX_DURATION
+                         else f"must be at most {format_duration(maximum)}")
     return seconds
 
 
@@ -93,4 +96,4 @@ def format_size(n: int) -> str:
     return f"{n} bytes"
 
 
-__all__ = ["MAX_DURATION", "MAX_SIZE", "format_duration", "format_size", "parse_duration", "parse_size"]
+__all__ = ["MAX_DURATION", "MAX_LOOKBACK", "MAX_SIZE", "format_duration", "format_size", "parse_duration", "parse_size"]

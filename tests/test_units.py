@@ -56,3 +56,23 @@ def test_absurd_values_in_the_config_name_the_key(tmp_path: Path, line: str, key
     with pytest.raises(ConfigError) as exc:
         load_config(path)
     assert key in str(exc.value) and str(path) in str(exc.value)
+
+
+def test_since_values_share_one_parser_and_may_reach_back_past_a_year() -> None:
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from crisiswatch.export import parse_since
+    from crisiswatch.models import parse_when
+    from crisiswatch.report.period import PeriodError
+    from crisiswatch.report.period import parse_when as report_when
+
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    assert parse_when("500d", now=now) == now - timedelta(days=500)  # --since is no config interval
+    assert parse_since("2026-11-20T08:00+01:00", now=now) == "2026-11-20T07:00:00Z"
+    assert report_when("2026-11-30", now=now, zone=ZoneInfo("Europe/Belgrade")) == datetime(
+        2026, 11, 29, 23, 0, tzinfo=UTC)  # a date without offset is midnight on the report's clock
+    with pytest.raises(PeriodError, match="further back than any date"):
+        report_when("99999999d", now=now, zone=None)
+    with pytest.raises(ValueError, match="--since"):
+        parse_since("99999999d", now=now)

@@ -269,7 +269,7 @@ def build_report(conn: sqlite3.Connection, period: Period, *, now: datetime,
     per_bin = {s: [0] * period.bins for s in SEVERITY_ORDER}
     by_severity = dict.fromkeys(SEVERITY_ORDER, 0)
     for hour, severity, n in queries.alerts_per_hour(conn, since, until):
-        index = period.bin_of(datetime.strptime(hour, "%Y-%m-%dT%H").replace(tzinfo=UTC))
+        index = period.bin_of(from_iso(hour))
         if severity in per_bin:
             by_severity[severity] += n
             if index is not None:
@@ -312,7 +312,7 @@ def build_report(conn: sqlite3.Connection, period: Period, *, now: datetime,
         entry = mentions.setdefault(keyword, KeywordMentions(keyword, 0, [0] * period.bins, 0))
         entry.total += n
         entry.surged_hours += bool(surged)
-        index = period.bin_of(datetime.strptime(hour, "%Y-%m-%dT%H").replace(tzinfo=UTC))
+        index = period.bin_of(from_iso(hour))
         if index is not None:
             entry.bins[index] += n
 

@@ -9,18 +9,15 @@ analyst in Belgrade who asks for "the 30th" means the 30th on their own clock.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
-from ..config import parse_duration
+from .. import models
 
 DEFAULT_SPAN = timedelta(hours=24)
 MAX_BINS = 48
 """At most this many bars per chart or sparkline: longer periods get wider bins."""
 _BIN_HOURS = (1, 2, 3, 4, 6, 8, 12, 24)
-
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class PeriodError(ValueError):
@@ -44,27 +41,13 @@ def load_zone(name: str | None) -> tzinfo | None:
 
 def parse_when(value: str, *, now: datetime, zone: tzinfo | None, option: str = "--since") -> datetime:
     """One ``--since``/``--until`` value → an aware UTC datetime."""
-    text = value.strip()
     try:
-        seconds = parse_duration(text)
-    except ValueError:
-        pass
-    else:
-        try:
-            return now - timedelta(seconds=seconds)
-        except OverflowError:
-            raise PeriodError(f"{option} {value!r}: that is further back than any date") from None
-    try:
-        if _DATE.match(text):
-            parsed = datetime.combine(date.fromisoformat(text), datetime.min.time())
-        else:
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return models.parse_when(value, now=now, naive=zone or UTC)
+    except OverflowError:
+        raise PeriodError(f"{option} {value!r}: that is further back than any date") from None
     except ValueError:
         raise PeriodError(f"{option} {value!r}: use a duration back from now (24h, 7d), a date (2026-11-30) "
                           "or a date and time (2026-11-30T08:00)") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=zone or UTC)
-    return parsed.astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)

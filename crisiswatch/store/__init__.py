@@ -26,7 +26,7 @@ from .actions import Actions
 from .connection import BUSY_TIMEOUT_MS
 from .events import EVENT_KINDS
 from .ingest import FeedOutcome, Ingest
-from .queries import fts_query
+from .queries import AlertRow, EventRow, ItemRow, fts_query
 from .schema import ALERT_STATES, MIGRATIONS, SCHEMA_VERSION
 from .stories import StoryPolicy
 
@@ -36,4 +36,4 @@ class Store(Ingest, Actions):
 
 
 __all__ = ["ALERT_STATES", "BUSY_TIMEOUT_MS", "EVENT_KINDS", "MIGRATIONS", "SCHEMA_VERSION", "SEVERITIES",
-           "FeedOutcome", "Store", "StoreError", "StoryPolicy", "fts_query"]
+           "AlertRow", "EventRow", "FeedOutcome", "ItemRow", "Store", "StoreError", "StoryPolicy", "fts_query"]

@@ -11,7 +11,17 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import StoreError
 from ..fold import fold
-from ..models import Assessment, FetchResult, ParsedFeed, ParsedItem, iso, severity_rank, utcnow
+from ..models import (
+    SHARED_LINK_MARK,
+    Assessment,
+    FetchResult,
+    ParsedFeed,
+    ParsedItem,
+    iso,
+    severity_rank,
+    shared_link_key,
+    utcnow,
+)
 from ..redact import redact_text
 from . import lists
 from .connection import explain_sqlite
@@ -249,6 +259,24 @@ class Ingest(Queries, Events):
             self._update_feed(feed_id, updates)
             return outcome
 
+    def _known_under_other_key(self, feed_id: int, item: ParsedItem) -> bool:
+        """Whether a guid-less item is already stored under its other link key.
+
+        An entry is keyed by its link while it is the only one in its document with
+        that link, and by link + title (:func:`~crisiswatch.models.shared_link_key`)
+        while other entries share the link. When sharing starts or stops between two
+        polls, the same entry comes back under the other key: it is the same item.
+        """
+        if item.key == item.link:
+            other = shared_link_key(item.link, item.title)
+        elif item.key.startswith(item.link + SHARED_LINK_MARK):
+            other = item.link
+        else:
+            return False
+        row = self.conn.execute("SELECT title FROM items WHERE feed_id = ? AND key = ?", (feed_id, other)).fetchone()
+        # Under the bare link, only the entry with this very title is the same one.
+        return row is not None and (other != item.link or row[0] == item.title)
+
     def _update_feed(self, feed_id: int, updates: dict[str, Any]) -> None:
         cols = ", ".join(f"{k} = :{k}" for k in updates)
         self.conn.execute(f"UPDATE feeds SET {cols} WHERE id = :_id", {**updates, "_id": feed_id})  # noqa: S608
@@ -265,6 +293,9 @@ class Ingest(Queries, Events):
         if cur.rowcount == 0:
             return  # seen before: never alert twice
         item_id = int(cur.lastrowid or 0)
+        if item.guid is None and item.link and self._known_under_other_key(feed_id, item):
+            self.conn.execute("DELETE FROM items WHERE id = ?", (item_id,))
+            return  # seen before under its other link key (checked for new rows only: cheap)
         outcome.new_items += 1
         folded = search_text if search_text is not None else (fold(item.title), fold(item.summary))
         self._fts_rows.append((item_id, *folded))  # indexed at the end of the transaction: see _flush_fts
@@ -308,7 +339,7 @@ class Ingest(Queries, Events):
             policy.remember_member(self.conn, item_id, alert_id, features, stamp, why)
         policy.count_mentions(self.conn, self._event, alert_id, assessment.keywords, now)
         if created:
-            outcome.new_alerts.append(self._alert_dict(alert_id) or {"id": alert_id})
+            outcome.new_alerts.append(self.alert(alert_id) or {"id": alert_id})
 
 
 __all__ = ["FeedOutcome", "Ingest"]

@@ -4,12 +4,65 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from ..fold import fold
 from ..models import from_iso, iso, severity_rank, utcnow
 from .connection import Connection
 from .lists import split, with_lists
+
+
+class AlertRow(TypedDict):
+    """A row of :meth:`Queries.alerts_page`: the stored columns, and the lists decoded once here."""
+
+    id: int
+    created: str
+    published: str
+    severity: str
+    keywords: str
+    rules: str
+    feeds: str
+    feed_count: int
+    title: str
+    link: str | None
+    state: str
+    surge: int
+    item_id: int
+    keywords_list: tuple[str, ...]
+    rules_list: tuple[str, ...]
+    feeds_list: tuple[str, ...]
+
+
+class ItemRow(TypedDict):
+    """A row of :meth:`Queries.items_page` (``severity``/``state`` are its alert's, or None)."""
+
+    id: int
+    feed_id: int
+    feed: str
+    published: str
+    fetched: str
+    title: str
+    link: str | None
+    alert_id: int | None
+    severity: str | None
+    state: str | None
+
+
+class EventRow(TypedDict):
+    """A row of :meth:`Queries.events_tail`."""
+
+    id: int
+    time: str
+    kind: str
+    feed_id: int | None
+    feed: str | None
+    alert_id: int | None
+    item_id: int | None
+    title: str | None
+    link: str | None
+    keywords: str | None
+    detail: str
+    keywords_list: tuple[str, ...]
 
 
 class Queries(Connection):
@@ -28,9 +81,7 @@ class Queries(Connection):
         return self._all(f"SELECT * FROM feeds {where} ORDER BY name COLLATE NOCASE")  # noqa: S608 - constant
 
     def alert(self, alert_id: int) -> dict[str, Any] | None:
-        return self._alert_dict(alert_id)
-
-    def _alert_dict(self, alert_id: int) -> dict[str, Any] | None:
+        """One alert with its first item's summary, feed id and feed name, and its decoded lists."""
         row = self._one(
             "SELECT a.*, i.summary, i.feed_id, f.name AS feed FROM alerts a JOIN items i ON i.id = a.item_id "
             "JOIN feeds f ON f.id = i.feed_id WHERE a.id = ?", (alert_id,))
@@ -74,13 +125,13 @@ class Queries(Connection):
             row["alert_feeds_list"] = tuple(split(row["alert_feeds"]))
         return row
 
-    def events_tail(self, limit: int = 200, *, after_id: int = 0) -> list[dict[str, Any]]:
+    def events_tail(self, limit: int = 200, *, after_id: int = 0) -> list[EventRow]:
         """The newest events (oldest first in the returned list), optionally only those after ``after_id``."""
         rows = self._all("SELECT * FROM events WHERE id > ? ORDER BY id DESC LIMIT ?", (after_id, limit))
         rows.reverse()
         for row in rows:
             row["keywords_list"] = tuple(split(row["keywords"]))
-        return rows
+        return cast("list[EventRow]", rows)
 
     def status(self) -> dict[str, Any]:
         """Header figures in one snapshot."""
@@ -173,7 +224,7 @@ class Queries(Connection):
                                      (severity_rank(min_severity),)).fetchone()[0])
 
     def alerts_page(self, offset: int = 0, limit: int = 100, *, min_severity: str = "low",
-                    show_dismissed: bool = False, pinned: int | None = None) -> list[dict[str, Any]]:
+                    show_dismissed: bool = False, pinned: int | None = None) -> list[AlertRow]:
         """Alerts at or above ``min_severity``: pinned first, then newest first, a page at a time.
 
         Each row has the stored ``keywords``/``rules``/``feeds`` strings and
@@ -192,24 +243,24 @@ class Queries(Connection):
             states = "state != 'pinned'" if show_dismissed else "state = 'new'"
             rows += self._all(f"SELECT {self._ALERT_COLS} FROM alerts WHERE {states} AND rank >= ? "  # noqa: S608
                               "ORDER BY id DESC LIMIT ? OFFSET ?", (rank, rest, max(0, offset - pinned)))
-        return [with_lists(row) for row in rows]
+        return [cast(AlertRow, with_lists(row)) for row in rows]
 
-    def items_page(self, offset: int = 0, limit: int = 100, *, query: str | None = None) -> list[dict[str, Any]]:
+    def items_page(self, offset: int = 0, limit: int = 100, *, query: str | None = None) -> list[ItemRow]:
         """Headlines newest first, or full-text search results (FTS5, newest first) for ``query``.
 
         Without a query the offset walks the covering index only.
         """
         if query:
-            return self._all(
+            return cast("list[ItemRow]", self._all(
                 f"SELECT {self._ITEM_COLS} FROM items_fts JOIN items i ON i.id = items_fts.rowid "  # noqa: S608 - constant
                 "JOIN feeds f ON f.id = i.feed_id LEFT JOIN alerts a ON a.id = i.alert_id "
                 "WHERE items_fts MATCH ? ORDER BY i.published DESC LIMIT ? OFFSET ?",
-                (fts_query(fold(query)), limit, offset))
-        return self._all(
+                (fts_query(fold(query)), limit, offset)))
+        return cast("list[ItemRow]", self._all(
             f"SELECT {self._ITEM_COLS} "  # noqa: S608 - constant
             "FROM (SELECT id FROM items ORDER BY published DESC, id DESC LIMIT ? OFFSET ?) w "
             "JOIN items i ON i.id = w.id JOIN feeds f ON f.id = i.feed_id LEFT JOIN alerts a ON a.id = i.alert_id "
-            "ORDER BY i.published DESC, i.id DESC", (limit, offset))
+            "ORDER BY i.published DESC, i.id DESC", (limit, offset)))
 
 
 def fts_query(text: str) -> str:
@@ -229,4 +280,4 @@ def fts_query(text: str) -> str:
     return " ".join(words) or '""'
 
 
-__all__ = ["Queries", "fts_query"]
+__all__ = ["AlertRow", "EventRow", "ItemRow", "Queries", "fts_query"]

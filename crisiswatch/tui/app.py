@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import sqlite3
 import sys
 import threading
@@ -38,6 +39,9 @@ from .format import Highlighter
 from .messages import Snapshot, StoreChanged
 from .reader import Database
 from .screens.dashboard import Dashboard
+
+QUIT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+"""Signals that end the dashboard as ``q`` does (Ctrl-C is a key binding inside the app)."""
 
 WATCH_INTERVAL = 0.4
 """Seconds between change checks: new alerts show within about this long of being committed."""
@@ -140,6 +144,7 @@ class CrisiswatchApp(App[int]):
         self.push_screen(Dashboard(self.highlighter, self.tz))
         self.set_interval(WATCH_INTERVAL, self.check_store)
         self.call_after_refresh(self.check_store)
+        self._quit_on_signals()
         if self.polling:
             self._run_poller()
 
@@ -150,6 +155,23 @@ class CrisiswatchApp(App[int]):
     def on_unmount(self) -> None:
         self.stop_poller()
         self.db.close()
+        loop = asyncio.get_running_loop()
+        for sig in QUIT_SIGNALS:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(sig)
+
+    def _quit_on_signals(self) -> None:
+        """SIGTERM (systemd, ``kill``) and SIGHUP (the terminal went away) quit like ``q``.
+
+        Killed by the default action instead, the dashboard would leave the
+        terminal in its alternate screen with mouse reporting on, and the
+        poller's feed in flight half done; this way the screen is restored and
+        everything closes in order, without a traceback.
+        """
+        loop = asyncio.get_running_loop()
+        for sig in QUIT_SIGNALS:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, lambda: self.call_later(self.action_quit))
 
     def _database_waiting(self, message: str) -> None:
         """Opening waits on another process's lock (runs on the database thread): say so, not a blank screen."""
