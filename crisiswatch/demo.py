@@ -45,6 +45,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from . import feedwriter
 from .config import Config, parse_config
+from .units import format_duration
 
 if TYPE_CHECKING:
     from .poller import PollSummary
@@ -195,7 +196,7 @@ def demo_config(base_url: str, *, poll_interval: float = POLL_INTERVAL, timeline
     the demo cannot drift from what the loader accepts.
     """
     timeline = timeline or load_timeline()
-    interval = f"{poll_interval:g}s"
+    interval = format_duration(poll_interval)
     text = _data_text("feeds.toml").replace("@INTERVAL@", interval)
     parts = [text, "\n# --- generated: the demo's own loopback feeds ---\n"]
     for outlet in timeline.outlets:

@@ -46,6 +46,7 @@ from .errors import ConfigError
 from .models import SEVERITIES, severity_rank
 from .redact import redact_notify_url, redact_text
 from .termsafe import one_line
+from .units import format_duration
 
 log = logging.getLogger(__name__)
 
@@ -495,7 +496,7 @@ class Notifier:
                         proc.kill()
                         proc.communicate()
                         self._record("notify_failed", alert,
-                                     f"{name}: timed out after {self.command_timeout:g}s (killed)")
+                                     f"{name}: timed out after {format_duration(self.command_timeout)} (killed)")
                         return
         finally:
             if proc.poll() is None:
@@ -582,7 +583,7 @@ class Notifier:
                     break
                 if self._abort.is_set():
                     return False, "no answer yet (gave up at shutdown)", False
-                return False, f"no complete answer within {timeout:g}s", True
+                return False, f"no complete answer within {format_duration(timeout)}", True
         if result.get("ok"):
             return True, "", False
         if "reason" in result:

@@ -41,6 +41,7 @@ from feedparser.exceptions import CharacterEncodingOverride
 from . import charset, fastfeed
 from .models import ParsedFeed, ParsedItem, shared_link_key
 from .sanitize import looks_like_html, plain_text, strip_unsafe
+from .units import format_duration
 
 TITLE_MAX = 1000
 SUMMARY_MAX = 4000
@@ -124,7 +125,7 @@ def parse_feed(
         with _time_limit(time_limit):
             return _parse(body, content_type, url, fetched_at)
     except _ParseTimeout:
-        return ParsedFeed(None, (), error=f"parse needed more than {time_limit:g}s of CPU (feed too large or pathological)")
+        return ParsedFeed(None, (), error=f"parse needed more than {format_duration(time_limit)} of CPU (feed too large or pathological)")
     except Exception as exc:  # feedparser on hostile input: report, never crash the pool worker
         reason = plain_text(str(exc), max_len=160)
         return ParsedFeed(None, (), error=f"parser failed: {exc.__class__.__name__}: {reason}")

@@ -41,8 +41,9 @@ if TYPE_CHECKING:
 MAX_BACKOFF = 3600.0
 """Failing feeds are retried at most this far apart (or their own interval, if longer)."""
 HOLD_BASE = 60.0
-"""The server hold-off after one failure; it doubles with each further failure, up to MAX_BACKOFF.
-Unlike the interval-based schedule, ``poll --once`` and the TUI's refresh honour it."""
+"""The server hold-off after one failure (or the feed's interval, if shorter); it doubles with each
+further failure, up to MAX_BACKOFF. Unlike the interval-based schedule, ``poll --once`` and the
+TUI's refresh honour it."""
 _MAX_DOUBLINGS = 32
 """2**32 × any interval is past every cap: the exponent stops here (2**1024 was an OverflowError)."""
 ERROR_RETRY = 60.0
@@ -423,7 +424,8 @@ class Poller:
             result = dataclasses.replace(result, moved_to=None)
         # Consecutive failures including this one (0 after a success: a recovered feed is on its interval again).
         failures = 0 if result.ok and (parsed is None or not parsed.error) else row.get("failures", 0) + 1
-        next_poll, hold = self._schedule(feed, result, failures, fetched_at)
+        next_poll, hold = self._schedule(feed, result, failures, fetched_at,
+                                         error=result.error or (parsed.error if parsed is not None else None))
         outcome = await self._record((feed_id, result, parsed, assessments),
                                      {"settings": self._policy, "next_poll": next_poll, "now": fetched_at,
                                       "search_texts": search_texts, "hold": hold})
@@ -467,15 +469,16 @@ class Poller:
     def _next_poll(self, feed: Feed, result: FetchResult, failures: int, now: datetime) -> datetime:
         return self._schedule(feed, result, failures, now)[0]
 
-    def _schedule(self, feed: Feed, result: FetchResult, failures: int,
-                  now: datetime) -> tuple[datetime, tuple[datetime, str, str] | None]:
+    def _schedule(self, feed: Feed, result: FetchResult, failures: int, now: datetime, *,
+                  error: str | None = None) -> tuple[datetime, tuple[datetime, str, str] | None]:
         """(next poll on the user's schedule, the server's hold-off or None) after this result.
 
         The schedule backs off from the feed's interval (×2 per failure, capped
         at an hour or the interval); ``run`` follows it, ``--once`` and ``r``
         override it. The hold-off is what nobody overrides: a Retry-After as
         the server gave it (capped at a day by the fetcher), else after a
-        failure :data:`HOLD_BASE` doubling per failure up to :data:`MAX_BACKOFF`.
+        failure :data:`HOLD_BASE` (or the interval, if shorter) doubling per failure up to
+        :data:`MAX_BACKOFF`.
         The exponent is capped, so the 1,025th failure in a row is scheduled
         like the 33rd instead of raising OverflowError every cycle.
         """
@@ -491,11 +494,12 @@ class Poller:
         elif failures:
             cap = max(MAX_BACKOFF, interval)
             delay = min(interval * 2 ** doublings, cap) * random.uniform(0.85, 1.15)
-            wait = min(HOLD_BASE * 2 ** doublings, MAX_BACKOFF)
-            error = result.error or "not a usable feed"
+            # A feed polled every few seconds (the demo) is held as briefly as its interval after one slip.
+            wait = min(min(HOLD_BASE, interval) * 2 ** doublings, MAX_BACKOFF)
+            error = error or result.error or "not a usable feed"
             hold = (now + timedelta(seconds=wait), "backoff",
                     f"backing off {format_duration(wait)} after {failures} failure{'s' if failures > 1 else ''} "
-                    f"in a row (last: {error[:120]})")
+                    f"in a row (last: {redact_text(error)[:120]})")
             delay = max(delay, wait)
         else:
             delay = interval * random.uniform(0.97, 1.03)
@@ -539,7 +543,7 @@ class Poller:
                 delay = self._seconds_until_next(enabled, self.clock())
             except Exception as exc:
                 if on_error is not None:
-                    on_error(f"poll cycle failed: {exc}; retrying in {ERROR_RETRY:.0f}s")
+                    on_error(f"poll cycle failed: {exc}; retrying in {format_duration(ERROR_RETRY)}")
                 delay = ERROR_RETRY
             stop_task = asyncio.ensure_future(stop.wait())
             wake_task = asyncio.ensure_future(self._wake.wait())

@@ -155,6 +155,35 @@ def test_no_import_cycles() -> None:
     assert _cycles(graph) == []
 
 
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("poller", "export", "report", "notify", "demo"),
+    ("fetch", "parse", "fastfeed", "charset", "worker", "discover", "store"),
+    ("match", "cluster", "config", "opml", "tomledit"),
+    ("sanitize", "fold", "identity", "outfile", "redact", "locations", "models"),
+    ("errors", "units", "termsafe", "feedwriter", "store.lists"),
+)
+"""The core's layers, highest first, as docs/ARCHITECTURE.md draws them: a module imports its own layer or lower."""
+
+
+def _layer(module: str) -> int | None:
+    name = module.removeprefix("crisiswatch.")
+    for index, layer in reversed(list(enumerate(LAYERS))):  # store.lists before store
+        if any(name == m or name.startswith(m + ".") for m in layer):
+            return index
+    return None
+
+
+def test_every_core_module_has_a_layer() -> None:
+    unplaced = [m for m in CORE if m != "crisiswatch" and _layer(m) is None]
+    assert unplaced == [], "place each in LAYERS here and in the drawing in docs/ARCHITECTURE.md"
+
+
+def test_the_core_imports_only_its_own_layer_or_lower() -> None:
+    upward = [f"{m} -> {d}" for m in CORE for d in sorted(GRAPH[m])
+              if _layer(m) is not None and _layer(d) is not None and _layer(d) < _layer(m)]  # type: ignore[operator]
+    assert upward == [], "an import against the layers of docs/ARCHITECTURE.md"
+
+
 @pytest.mark.parametrize("module", CORE)
 def test_the_core_never_imports_textual_rich_or_the_tui(module: str) -> None:
     bad = {d for d in GRAPH[module] if _in(d, "textual", "rich", "crisiswatch.tui", "crisiswatch.commands",

@@ -391,3 +391,33 @@ def test_a_permanent_redirect_to_an_error_keeps_the_url_and_records_it(fault_ser
     poll_at(config, db)
     row = feed_row(db, "desk")
     assert row["url"] == url and "HTTP 404" in row["last_error"] and row["hold_kind"] == "backoff"
+
+
+def test_a_hold_reason_never_stores_a_secret_from_a_url(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """The reason quotes the last error, which can name a redirect target with credentials in it."""
+    secret_target = httpserver.url_for("/portal").replace("http://", "http://desk:hunter2@")
+    httpserver.expect_request("/old").respond_with_response(Response(status=301, headers={"Location": secret_target}))
+    httpserver.expect_request("/portal").respond_with_data("<!doctype html><html><body>login</body></html>",
+                                                           content_type="text/html")
+    db = tmp_path / "cw.db"
+    poll_at(make_config([("desk", httpserver.url_for("/old"))]), db)
+    row = feed_row(db, "desk")
+    assert row["hold_kind"] == "backoff" and "reached by a permanent redirect" in row["hold_reason"]
+    assert "hunter2" not in row["hold_reason"] and "hunter2" not in row["last_error"]
+    conn = sqlite3.connect(db)
+    assert not conn.execute("SELECT count(*) FROM events WHERE detail LIKE '%hunter2%'").fetchone()[0]
+
+
+def test_a_feed_with_a_short_interval_is_held_no_longer_than_its_interval(fault_server: FaultServer,
+                                                                          tmp_path: Path) -> None:
+    config = make_config([("fast", fault_server.url("/status?code=502&case=fast"))], poll_interval=2.0)
+    db = tmp_path / "cw.db"
+    at = utcnow()
+    holds = []
+    for _ in range(3):
+        poll_at(config, db, at)
+        row = feed_row(db, "fast")
+        until = from_iso(row["hold_until"])
+        holds.append((until - from_iso(row["last_fetch"])).total_seconds())
+        at = until + timedelta(seconds=1)
+    assert holds == [2.0, 4.0, 8.0]

@@ -219,7 +219,7 @@ class Ingest(Queries, Events):
                                        "fetch_count": feed["fetch_count"] + 1,
                                        "hold_until": iso(hold[0]) if hold else None,
                                        "hold_kind": hold[1] if hold else None,
-                                       "hold_reason": hold[2] if hold else None}
+                                       "hold_reason": redact_text(hold[2]) if hold else None}
             if result.status is not None:
                 updates["last_status"] = result.status
             if error:
@@ -231,7 +231,7 @@ class Ingest(Queries, Events):
                     self._event("feed_gone", now=now, feed_id=feed_id,
                                 detail=f"{error}; not polled again until re-enabled")
                 else:
-                    held = f"; held off until {iso(hold[0])} ({hold[2]})" if hold else ""
+                    held = f"; held off until {iso(hold[0])} ({redact_text(hold[2])})" if hold else ""
                     self._event("fetch_error", now=now, feed_id=feed_id, detail=f"{kind}: {error}{held}")
                 self._update_feed(feed_id, updates)
                 return FeedOutcome("gone" if kind == "gone" else "error", error=error)
