@@ -660,18 +660,15 @@ class Clusterer:
         if folded is None:
             folded = fold(title)
         n = len(title)
-        terms: list[str]
-        if hits is not None:
-            terms = [h.keyword for h in hits if h.start < n]
-        elif self._keywords is not None:
-            terms = [h.keyword for h in self._keywords.find(title)]
-        else:
-            terms = list(fallback_terms)
+        if hits is None and self._keywords is not None:
+            hits = self._keywords.find(title)
         spans: list[tuple[int, int]] | None = None
         if hits is not None:
-            spans = [(h.start, h.end) for h in hits if h.start < n]
-        elif self._keywords is not None:
-            spans = [(h.start, h.end) for h in self._keywords.find(title)]
+            title_hits = [h for h in hits if h.start < n]
+            terms = [h.keyword for h in title_hits]
+            spans = [(h.start, h.end) for h in title_hits]
+        else:
+            terms = list(fallback_terms)
         if self._gazetteer is not None:
             found = self._gazetteer.find(title)
             terms += [h.keyword for h in found]
