@@ -70,7 +70,9 @@ evidence
     patrols alone need two shared names or similar titles (one speaker says
     many things in a day);
   - no event words on one side (nothing to compare), a shared actor or place
-    and similar titles (``similar`` ≥ 0.6): a same-language rewording;
+    and similar titles (``similar`` ≥ 0.6): a same-language rewording; or three
+    shared actors and places ("Vučić sa predstavnicima Srpske liste u Beogradu"
+    and "Vučić meets Serb List officials in Belgrade");
   - more than ``close_gap`` (6 h) apart: two shared names and similar titles.
 
 Against a story of several items the new item must pass the vetoes against
@@ -795,6 +797,9 @@ class Clusterer:
                                    *reasons], score)
         if (not new.events or not old.events) and similar:
             reasons.append("a rewording of the same headline")
+            return Verdict(True, reasons, score)
+        if (not new.events or not old.events) and len(anchors) >= 3:
+            reasons.append("three names or places in common, and one says nothing of what happened")
             return Verdict(True, reasons, score)
         return Verdict(False, ["not the same story: nothing said about what happened in common", *reasons], score)
 

@@ -366,3 +366,8 @@ def test_one_shared_name_and_another_each_is_two_stories(clusterer: Clusterer) -
 def test_a_hearing_is_not_the_arrest(clusterer: Clusterer) -> None:
     assert same(clusterer, "Radoičić saslušan pred sudom u Beogradu", "Radoičić questioned by Belgrade court")
     assert not same(clusterer, "Uhapšen Milan Radoičić", "Radoičić questioned by Belgrade court")
+
+
+def test_three_names_in_common_carry_a_headline_that_says_nothing_of_what_happened(clusterer: Clusterer) -> None:
+    assert same(clusterer, "Vučić meets Serb List officials in Belgrade", "Vučić sa predstavnicima Srpske liste u Beogradu")
+    assert not same(clusterer, "Vučić meets Serb List officials", "Vučić sa predstavnicima Srpske liste")  # two only
