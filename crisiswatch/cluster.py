@@ -108,7 +108,8 @@ ENTITY_KINDS: tuple[str, ...] = KEYWORD_KINDS
 """Kinds a keyword may declare (``kind = "place"``). Actors and places veto when they differ on both sides;
 topics are evidence only; regions (north Kosovo) are context, never evidence on their own."""
 DEFAULT_KIND = "actor"
-"""A keyword without a kind: treated as an actor, the conservative choice (it can veto)."""
+"""A keyword without a kind, and not in the shipped feeds.toml (:func:`shipped_kinds`): treated as an
+actor, the conservative choice (it can veto)."""
 
 # ---------------------------------------------------------------------------
 # The gazetteer: names that are not alert keywords but tell stories apart
@@ -639,7 +640,9 @@ class Clusterer:
         self.window = window
         self.close_gap = close_gap
         self.similar = similar
-        self.kinds: dict[str, str] = {k.term: getattr(k, "kind", None) or DEFAULT_KIND for k in keywords}
+        shipped = shipped_kinds() if any(k.kind is None for k in keywords) else {}
+        self.kinds: dict[str, str] = {k.term: k.kind or shipped.get(k.term.casefold(), DEFAULT_KIND)
+                                      for k in keywords}
         extra = []
         if gazetteer:
             configured = {fold(s) for k in keywords for s in k.spellings}
@@ -818,6 +821,25 @@ class Clusterer:
             return Verdict(False, ["no item of the story gives enough evidence"], 0.0)
         where = f" ({best_member.feed})" if best_member.feed else ""
         return Verdict(True, [f"same story as {best_member.title!r}{where}", *best.reasons], best.score)
+
+
+@lru_cache(maxsize=1)
+def shipped_kinds() -> dict[str, str]:
+    """The kinds the shipped feeds.toml gives its keywords (casefolded term → kind).
+
+    A config written before keywords had a kind (or one copied from an older
+    template) still names KFOR, Jarinje and Vučić; for a term the shipped config
+    also has, its kind is better than the conservative default.
+    """
+    import tomllib
+    from importlib.resources import files
+
+    try:
+        data = tomllib.loads(files("crisiswatch").joinpath("default_feeds.toml").read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+    return {str(k["term"]).casefold(): str(k["kind"]) for k in data.get("keywords", [])
+            if isinstance(k, dict) and k.get("kind") in ENTITY_KINDS and "term" in k}
 
 
 def similarity(a: frozenset[str], b: frozenset[str]) -> float:

@@ -371,3 +371,10 @@ def test_a_hearing_is_not_the_arrest(clusterer: Clusterer) -> None:
 def test_three_names_in_common_carry_a_headline_that_says_nothing_of_what_happened(clusterer: Clusterer) -> None:
     assert same(clusterer, "Vučić meets Serb List officials in Belgrade", "Vučić sa predstavnicima Srpske liste u Beogradu")
     assert not same(clusterer, "Vučić meets Serb List officials", "Vučić sa predstavnicima Srpske liste")  # two only
+
+
+def test_a_keyword_without_a_kind_takes_the_shipped_one() -> None:
+    from crisiswatch.config import Keyword
+
+    kinds = Clusterer([Keyword("Jarinje"), Keyword("KFOR"), Keyword("Somewhere new")]).kinds
+    assert kinds["Jarinje"] == "place" and kinds["KFOR"] == "actor" and kinds["Somewhere new"] == "actor"
