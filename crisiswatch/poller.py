@@ -116,6 +116,15 @@ class PollSummary:
     held: list[Hold] = field(default_factory=list)
     """Feeds asked for but not fetched: their server's hold-off (Retry-After, backoff) is still on."""
 
+    @property
+    def offline(self) -> bool:
+        """Every feed failed to resolve its host: the machine has no network (or no DNS), not 36 broken feeds."""
+        return (self.feeds > 0 and self.errors == self.feeds and len(self.reports) == self.feeds
+                and all("DNS failure" in (r.error or "") for r in self.reports))
+
+    def hint(self) -> str:
+        return f"all {self.feeds} feeds failed to resolve — no network?" if self.offline else ""
+
     def line(self) -> str:
         text = (f"polled {self.feeds} feeds in {self.seconds:.1f}s: {self.ok} ok, {self.not_modified} not modified, "
                 f"{self.errors} errors; {self.new_items} new items, {self.new_alerts} new alerts")
@@ -124,7 +133,7 @@ class PollSummary:
             text += f"; {len(self.held)} held off by their servers"
             if soonest is not None:
                 text += f" (next at {iso(soonest)})"
-        return text
+        return f"{text}; {self.hint()}" if self.offline else text
 
 
 _WORKER_MODULES = ["crisiswatch.worker", "crisiswatch.parse", "crisiswatch.match", "crisiswatch.fold",

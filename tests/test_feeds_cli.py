@@ -351,3 +351,17 @@ def test_discovery_caps_the_body_size(site: Site) -> None:
     site.routes["/huge"] = (200, "text/html", "<html>" + "x" * 200_000)
     with pytest.raises(DiscoveryError, match=r"body over the 100 KB cap"):
         discover(f"{site.base}/huge", max_bytes=100_000)
+
+
+def test_keywords_add_refuses_a_spelling_the_matcher_already_finds(config: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """`keywords add Vucic` next to Vučić would alert twice on every story: it already matches, so say so."""
+    assert run(config, "keywords", "add", "Vučić") == 0
+    capsys.readouterr()
+    before = config.read_text(encoding="utf-8")
+    for spelling, keyword in (("Vucic", "Vučić"), ("Вучић", "Vučić"), ("Jarinju", "Jarinje")):
+        assert run(config, "keywords", "add", spelling) == 1
+        err = capsys.readouterr().err
+        assert f"already matches the keyword '{keyword}'" in err and "nothing added" in err
+    assert config.read_text(encoding="utf-8") == before
+    assert run(config, "keywords", "add", "Vulin") == 0  # a different name is still a new keyword

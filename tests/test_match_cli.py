@@ -183,3 +183,13 @@ def test_module_imports_only_the_stdlib_at_import_time() -> None:
             pytest.fail(f"relative import at module level: {ast.unparse(node)}")
     for name in top_level:
         assert name.split(".")[0] in sys.stdlib_module_names, name
+
+
+def test_explain_pretty_prints_for_people(config: Path, tmp_path: Path) -> None:
+    """--pretty (the default for --explain on a terminal) indents the object instead of one long line."""
+    proc = _run(["--config", str(config), "match", "--explain", "--pretty"], "Protesta në Mitrovicës\n", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) > 10 and max(len(line) for line in lines) < 120
+    row = json.loads(proc.stdout)
+    assert row["hits"][0]["explain"]["alias"] == "Mitrovicë"

@@ -195,3 +195,13 @@ def test_check_reports_the_database(setup: tuple[Path, Path], capsys: pytest.Cap
     poll(cfg, db, capsys)
     assert main(["--config", str(cfg), "--db", str(db), "check"]) == 0
     assert f"(schema {SCHEMA_VERSION}: 4 feeds, 7 items, 4 alerts," in capsys.readouterr().out
+
+
+def test_an_offline_first_run_says_no_network(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every host unresolvable (a laptop on a train): one line says why, instead of N separate DNS errors."""
+    cfg = tmp_path / "feeds.toml"
+    cfg.write_text("".join(f'[[feeds]]\nname = "F{n}"\nurl = "http://feed{n}.crisiswatch-test.invalid/rss"\n\n'
+                           for n in range(3)) + '[[keywords]]\nterm = "KFOR"\n', encoding="utf-8")
+    main(["--config", str(cfg), "--db", str(tmp_path / "cw.db"), "poll", "--once"])
+    out = capsys.readouterr()
+    assert "all 3 feeds failed to resolve — no network?" in out.out + out.err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -260,11 +261,15 @@ def test_pages_match_a_plain_sort(tmp_path: Path) -> None:
         for severity in ("low", "medium", "high", "critical"):
             for dismissed in (False, True):
                 states = "" if dismissed else "AND state != 'dismissed'"
-                for offset, limit in ((0, 100), (0, 2), (1, 2), (2, 3), (4, 10)):
+                for (offset, limit), (sort, order) in itertools.product(
+                        ((0, 100), (0, 2), (1, 2), (2, 3), (4, 10)),
+                        (("time", "published DESC, id DESC"), ("severity", "rank DESC, published DESC, id DESC"))):
+                    # Pinned first, then the newest story (its own published time), or the most severe.
                     expected = plain(f"SELECT {cols} FROM alerts WHERE rank >= ? {states} "  # noqa: S608
-                                     "ORDER BY (state = 'pinned') DESC, id DESC LIMIT ? OFFSET ?",
+                                     f"ORDER BY (state = 'pinned') DESC, {order} LIMIT ? OFFSET ?",
                                      (["low", "medium", "high", "critical"].index(severity), limit, offset))
-                    got = store.alerts_page(offset, limit, min_severity=severity, show_dismissed=dismissed)
+                    got = store.alerts_page(offset, limit, min_severity=severity, show_dismissed=dismissed,
+                                            sort=sort)
                     assert [{k: r[k] for k in expected[0]} for r in got] == expected if expected else got == []
                     assert all(r["keywords_list"] == tuple(k for k in r["keywords"].split("; ") if k) for r in got)
         assert any(store.alerts_page(0, 100, show_dismissed=True)), "the fixture must hold alerts"
@@ -274,4 +279,5 @@ def test_pages_match_a_plain_sort(tmp_path: Path) -> None:
                 "a.severity, a.state FROM items i JOIN feeds f ON f.id = i.feed_id "
                 "LEFT JOIN alerts a ON a.id = i.alert_id ORDER BY i.published DESC, i.id DESC LIMIT ? OFFSET ?",
                 (limit, offset))
-            assert store.items_page(offset, limit) == expected and expected
+            got = store.items_page(offset, limit)
+            assert [{k: r[k] for k in expected[0]} for r in got] == expected and expected

@@ -127,7 +127,7 @@ async def test_main_screen_lists_alerts_pinned_first_and_every_headline(data: tu
         assert heads.row_count == len(tui_data.STORIES)
         assert "Мирно у Митровици после јучерашњих инцидената" not in visible_titles(alerts)
         header = app.screen.query_one("#status").render()
-        assert "3/5 ok" in str(header) and "2 failing" in str(header) and "4 new" in str(header)
+        assert "3/5 ok" in str(header) and "2 failing" in str(header) and "4 unseen" in str(header)
         log = app.screen.query_one(EventLog)
         assert any("HTTP 503" in line.plain for line in log.lines)
 

@@ -24,7 +24,8 @@ def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CrisiswatchApp:
 
 
 async def settle(pilot: Pilot) -> None:
-    for _ in range(4):
+    # A key can set off a chain (cursor moved → alert marked seen → reload → header): several rounds.
+    for _ in range(6):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
 
@@ -80,5 +81,46 @@ def test_light_theme_120x40(snap_compare, app: CrisiswatchApp) -> None:
     async def run_before(pilot: Pilot) -> None:
         pilot.app.theme = "textual-light"
         await keys_then_settle()(pilot)
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+
+
+def _live(*keys: str):
+    """Two alerts arrive while the dashboard runs (as the poller or another process would store them)."""
+    async def run_before(pilot: Pilot) -> None:
+        from crisiswatch.tui.widgets.alerts_table import AlertsTable
+
+        app = pilot.app
+        await settle(pilot)
+        tui_data.add_alert(app.db_path, app.config, title="Pucnjava na Jarinju, KFOR na terenu")
+        tui_data.add_alert(app.db_path, app.config, key="live-2", title="Mitrovica: roadblock at the Ibar bridge",
+                           severity="medium", feed="KoSSev")
+        table = app.screen.query_one(AlertsTable)
+        for _ in range(200):
+            if table.row_count == 7 and len(app.screen.fresh) == 2:
+                break
+            await pilot.pause(0.02)
+        assert table.row_count == 7
+        await settle(pilot)
+        if keys:
+            await pilot.press(*keys)
+            await settle(pilot)
+
+    return run_before
+
+
+def test_live_arrivals_80x24(snap_compare, app: CrisiswatchApp) -> None:
+    """New alerts tinted, unseen-marked, readable; the cursor moved onto one of them."""
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_live("j"))
+
+
+def test_live_arrivals_160x48(snap_compare, app: CrisiswatchApp) -> None:
+    assert snap_compare(app, terminal_size=(160, 48), run_before=_live())
+
+
+def test_live_arrivals_light_120x40(snap_compare, app: CrisiswatchApp) -> None:
+    async def run_before(pilot: Pilot) -> None:
+        pilot.app.theme = "textual-light"
+        await _live("j")(pilot)
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
+from ..config import Keyword
 from ..errors import CrisiswatchError
 from .context import Context
 
@@ -104,10 +105,29 @@ def run_add(ctx: Context) -> int:
         for k in cfg.keywords:
             if term.casefold() in (s.casefold() for s in k.spellings):
                 raise CrisiswatchError(f"{term!r} is already a keyword (or alias of {k.term!r})", 1)
+        matched = _already_matched(cfg.keywords, term)
+        if matched is not None:
+            raise CrisiswatchError(
+                f"{term!r} already matches the keyword {matched!r} (matching ignores case and diacritics and "
+                f"reads other scripts and word endings): nothing added. `crisiswatch match {term!r}` shows how.", 1)
     _edit(ctx, lambda text: add_keyword(text, term=term, aliases=aliases, severity=ctx.args.severity))
     extra = f" aliases {', '.join(aliases)}" if aliases else ""
     print(f"added keyword {term!r} ({ctx.args.severity or 'medium'}){extra} to {ctx.config_path}")
     return 0
+
+
+def _already_matched(keywords: Sequence[Keyword], term: str) -> str | None:
+    """The existing keyword the matcher would already find ``term`` as, if it covers all of it."""
+    from ..match import Matcher
+
+    try:
+        hits = Matcher(keywords).find(term)
+    except Exception:  # a matcher that cannot build is the config check's business, not this one's
+        return None
+    for hit in hits:
+        if hit.start == 0 and hit.end >= len(term.rstrip()):
+            return hit.keyword
+    return None
 
 
 def run_remove(ctx: Context) -> int:

@@ -41,6 +41,12 @@ def register(sub: Any, formatter_class: type[argparse.HelpFormatter]) -> None:
         help="add an \"explain\" object to every hit: the keyword or alias that matched, the normalised "
         "form of the text, the grammatical ending accepted and the match mode",
     )
+    p.add_argument(
+        "--pretty",
+        action="store_true",
+        help="indent each JSON object over several lines (the default for --explain on a terminal; "
+        "in a pipe the output stays one JSON line per input line unless --pretty is given)",
+    )
     p.set_defaults(handler=run)
 
 
@@ -57,6 +63,10 @@ def run(ctx: Context) -> int:
     out = sys.stdout
     if hasattr(out, "reconfigure"):
         out.reconfigure(encoding="utf-8")
+    # An explanation on one 400-character line is unreadable; a person at a terminal gets it
+    # indented. Pipes keep the one-line-per-input contract unless --pretty asks otherwise.
+    pretty = bool(getattr(ctx.args, "pretty", False)) or (explain and out.isatty())
+    indent = 2 if pretty else None
     try:
         for raw in stdin:
             line = raw.rstrip("\r\n")
@@ -66,7 +76,7 @@ def run(ctx: Context) -> int:
                 if explain:
                     row["explain"] = matcher.explain(hit)
                 rows.append(row)
-            out.write(json.dumps({"text": line, "hits": rows}, ensure_ascii=False) + "\n")
+            out.write(json.dumps({"text": line, "hits": rows}, ensure_ascii=False, indent=indent) + "\n")
             out.flush()
     except BrokenPipeError:
         # Downstream closed (``| head``): done, not an error. Point stdout at devnull

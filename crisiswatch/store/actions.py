@@ -1,4 +1,4 @@
-"""The user's actions: pin, unpin, dismiss, restore, re-enable a gone feed; each logs its event."""
+"""The user's actions: pin, unpin, dismiss, restore, seen / catch up, re-enable a gone feed, the remembered theme."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ class Actions(Queries, Events):
             before = row["state"]
             if before == state:
                 return before
-            conn.execute("UPDATE alerts SET state = ?, state_changed = ? WHERE id = ?", (state, iso(now), alert_id))
+            conn.execute("UPDATE alerts SET state = ?, state_changed = ?, seen_at = coalesce(seen_at, ?) WHERE id = ?",
+                         (state, iso(now), iso(now), alert_id))
             kind = {
                 ("pinned", "new"): "alert_unpinned",
                 ("dismissed", "new"): "alert_restored",
@@ -55,6 +56,37 @@ class Actions(Queries, Events):
             return None
         self.set_alert_state(row["id"], "new")
         return int(row["id"])
+
+    # -- seen state ---------------------------------------------------------
+    # An alert is *seen* once the user opened, pinned or dismissed it or moved the cursor
+    # onto it; ``seen_at`` stays NULL until then, so what arrived while nobody looked stays
+    # unseen. Seeing one alert is not an event (it happens on every key press); catching
+    # up on all of them is (``caught_up``).
+    def mark_seen(self, alert_id: int, *, now: datetime | None = None) -> bool:
+        """Mark one alert seen; False when it was already seen (or does not exist)."""
+        with self.write() as conn:
+            cur = conn.execute("UPDATE alerts SET seen_at = ? WHERE id = ? AND seen_at IS NULL",
+                               (iso(now or utcnow()), alert_id))
+            return cur.rowcount == 1
+
+    def catch_up(self, *, now: datetime | None = None) -> int:
+        """Mark every alert seen; logs one ``caught_up`` event (none when nothing was unseen)."""
+        now = now or utcnow()
+        with self.write() as conn:
+            count = conn.execute("UPDATE alerts SET seen_at = ? WHERE seen_at IS NULL", (iso(now),)).rowcount
+            if count:
+                self._event("caught_up", now=now, detail=f"{count} alert{'s' if count != 1 else ''} marked seen")
+        return int(count)
+
+    def ui_state(self, key: str) -> str | None:
+        """A remembered dashboard setting (the theme), or None."""
+        row = self.conn.execute("SELECT value FROM ui_state WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_ui_state(self, key: str, value: str) -> None:
+        with self.write() as conn:
+            conn.execute("INSERT INTO ui_state (key, value) VALUES (?, ?) "
+                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
 
     def reenable_feed(self, name: str) -> bool:
         """Clear 'gone' and backoff so the feed is polled at the next cycle.

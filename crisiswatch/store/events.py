@@ -28,6 +28,7 @@ EVENT_KINDS: dict[str, str] = {
     "notify_dropped": "notifications were dropped because the queue was full (detail: how many, which channel)",
     "notify_abandoned": "notifications still queued at shutdown were not delivered (detail: how many)",
     "webhook_failed": "the webhook_url could not be delivered after retries (detail: why)",
+    "caught_up": "the user marked every alert seen (C in the dashboard; detail: how many)",
 }
 """The stable event kinds, documented in the README."""
 

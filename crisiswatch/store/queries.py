@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypedDict, cast
 
@@ -28,6 +28,8 @@ class AlertRow(TypedDict):
     state: str
     surge: int
     item_id: int
+    seen_at: str | None
+    """When the user first looked at it (opened, pinned, dismissed, moved onto); None: unseen."""
     keywords_list: tuple[str, ...]
     rules_list: tuple[str, ...]
     feeds_list: tuple[str, ...]
@@ -46,6 +48,7 @@ class ItemRow(TypedDict):
     alert_id: int | None
     severity: str | None
     state: str | None
+    alert_seen_at: str | None
 
 
 class EventRow(TypedDict):
@@ -89,15 +92,9 @@ class Queries(Connection):
             return None
         return with_lists(row)
 
-    def _alert_filter(self, min_severity: str, show_dismissed: bool) -> tuple[str, list[Any]]:
-        clauses = ["rank >= ?"]
-        params: list[Any] = [severity_rank(min_severity)]
-        if not show_dismissed:
-            clauses.append("state != 'dismissed'")
-        return " AND ".join(clauses), params
-
-    def count_alerts(self, *, min_severity: str = "low", show_dismissed: bool = False) -> int:
-        where, params = self._alert_filter(min_severity, show_dismissed)
+    def count_alerts(self, *, min_severity: str = "low", show_dismissed: bool = False, sort: str = "time",
+                     query: Any = None) -> int:
+        where, params = self._alert_where(min_severity, show_dismissed, query)
         return int(self.conn.execute(f"SELECT count(*) FROM alerts WHERE {where}", params).fetchone()[0])  # noqa: S608
 
     def count_items(self) -> int:
@@ -106,9 +103,6 @@ class Queries(Connection):
             return 0
         return int(self.conn.execute("SELECT count(*) FROM items").fetchone()[0])
 
-    def count_search(self, query: str) -> int:
-        return int(self.conn.execute("SELECT count(*) FROM items_fts WHERE items_fts MATCH ?",
-                                     (fts_query(fold(query)),)).fetchone()[0])
 
     def item(self, item_id: int) -> dict[str, Any] | None:
         """One item with its alert's severity, state, keywords and rules (``None`` and ``[]`` without one),
@@ -133,19 +127,23 @@ class Queries(Connection):
             row["keywords_list"] = tuple(split(row["keywords"]))
         return cast("list[EventRow]", rows)
 
-    def status(self) -> dict[str, Any]:
-        """Header figures in one snapshot."""
+    def status(self, *, disabled: Sequence[str] = ()) -> dict[str, Any]:
+        """Header figures in one snapshot; feeds named in ``disabled`` (``enabled = false``) count as off, not failing."""
+        marks = ", ".join("?" * len(disabled))
+        skip = f" AND name NOT IN ({marks})" if disabled else ""
         with self.snapshot() as conn:
             feeds = conn.execute(
-                "SELECT count(*) AS total, sum(failures = 0 AND last_ok IS NOT NULL) AS ok, "
-                "sum(failures > 0 OR gone) AS failing FROM feeds WHERE in_config = 1").fetchone()
+                "SELECT count(*) AS total, sum(failures = 0 AND last_ok IS NOT NULL) AS ok, "  # noqa: S608 - placeholders
+                f"sum(failures > 0 OR gone) AS failing FROM feeds WHERE in_config = 1{skip}", tuple(disabled)).fetchone()
             alerts = conn.execute(
-                "SELECT sum(state = 'new') AS new, sum(state = 'pinned') AS pinned FROM alerts").fetchone()
+                "SELECT sum(state = 'new') AS new, sum(state = 'pinned') AS pinned, "
+                "sum(seen_at IS NULL AND state != 'dismissed') AS unseen FROM alerts").fetchone()
             last = conn.execute("SELECT time FROM events WHERE kind = 'poll_finished' ORDER BY id DESC LIMIT 1"
                                 ).fetchone()
             last = last[0] if last else None
         return {"feeds": feeds["total"] or 0, "feeds_ok": feeds["ok"] or 0, "feeds_failing": feeds["failing"] or 0,
-                "alerts_new": alerts["new"] or 0, "alerts_pinned": alerts["pinned"] or 0, "last_poll": last}
+                "alerts_new": alerts["new"] or 0, "alerts_pinned": alerts["pinned"] or 0,
+                "alerts_unseen": alerts["unseen"] or 0, "feeds_disabled": len(disabled), "last_poll": last}
 
     def alerts_per_hour(self, hours: int = 24, *, now: datetime | None = None) -> list[int]:
         """Alert counts per hour for the sparkline, oldest first."""
@@ -214,35 +212,47 @@ class Queries(Connection):
     # which costs 130 ms at offset 25,000 of 50,000 alerts and 0.7 s at offset
     # 999,900 of 1M items. These pages seek through covering indexes first and
     # join only the rows shown, so any scroll position answers in a few ms.
-    _ITEM_COLS = ("i.id, i.feed_id, f.name AS feed, i.published, i.fetched, i.title, i.link, i.alert_id, "
-                  "a.severity, a.state")
     _ALERT_COLS = ("id, created, published, severity, keywords, rules, feeds, feed_count, title, link, state, "
-                   "surge, item_id")
+                   "surge, item_id, seen_at")
+    _ITEM_COLS = ("i.id, i.feed_id, f.name AS feed, i.published, i.fetched, i.title, i.link, i.alert_id, "
+                  "a.severity, a.state, a.seen_at AS alert_seen_at")
 
     def pinned_count(self, *, min_severity: str = "low") -> int:
         return int(self.conn.execute("SELECT count(*) FROM alerts WHERE state = 'pinned' AND rank >= ?",
                                      (severity_rank(min_severity),)).fetchone()[0])
 
     def alerts_page(self, offset: int = 0, limit: int = 100, *, min_severity: str = "low",
-                    show_dismissed: bool = False, pinned: int | None = None) -> list[AlertRow]:
-        """Alerts at or above ``min_severity``: pinned first, then newest first, a page at a time.
+                    show_dismissed: bool = False, sort: str = "time", query: Any = None,
+                    pinned: int | None = None) -> list[AlertRow]:
+        """Alerts at or above ``min_severity``: pinned first, then the newest story first (``sort="time"``,
+        by the item's own clamped published time) or the most severe first; a page at a time.
 
-        Each row has the stored ``keywords``/``rules``/``feeds`` strings and
-        their lists (``keywords_list``…). ``pinned`` is :meth:`pinned_count`
+        Pinned and unpinned are read apart, each walking the (published, id) or
+        (rank, published, id) index, so any scroll position answers in a few ms.
+        A search (``query``, a :class:`~crisiswatch.search.SearchPlan`) filters
+        first. Each row has the stored ``keywords``/``rules``/``feeds`` strings
+        and their lists (``keywords_list``…). ``pinned`` is :meth:`pinned_count`
         when the caller already has it.
         """
+        if query is not None:
+            where, params = self._alert_where(min_severity, show_dismissed, query)
+            return [cast(AlertRow, with_lists(row)) for row in self._all(
+                f"SELECT {self._ALERT_COLS} FROM alerts WHERE {where} "  # noqa: S608
+                f"ORDER BY (state = 'pinned') DESC, {self._ORDERS[sort]} LIMIT ? OFFSET ?",
+                [*params, limit, offset])]
         rank = severity_rank(min_severity)
+        order = self._ORDERS[sort]
         if pinned is None:
             pinned = self.pinned_count(min_severity=min_severity)
         rows: list[dict[str, Any]] = []
         if offset < pinned:
             rows = self._all(f"SELECT {self._ALERT_COLS} FROM alerts WHERE state = 'pinned' AND rank >= ? "  # noqa: S608
-                             "ORDER BY id DESC LIMIT ? OFFSET ?", (rank, limit, offset))
+                             f"ORDER BY {order} LIMIT ? OFFSET ?", (rank, limit, offset))
         rest = limit - len(rows)
         if rest > 0:
             states = "state != 'pinned'" if show_dismissed else "state = 'new'"
             rows += self._all(f"SELECT {self._ALERT_COLS} FROM alerts WHERE {states} AND rank >= ? "  # noqa: S608
-                              "ORDER BY id DESC LIMIT ? OFFSET ?", (rank, rest, max(0, offset - pinned)))
+                              f"ORDER BY {order} LIMIT ? OFFSET ?", (rank, rest, max(0, offset - pinned)))
         return [cast(AlertRow, with_lists(row)) for row in rows]
 
     def items_page(self, offset: int = 0, limit: int = 100, *, query: str | None = None) -> list[ItemRow]:
@@ -262,6 +272,46 @@ class Queries(Connection):
             "JOIN items i ON i.id = w.id JOIN feeds f ON f.id = i.feed_id LEFT JOIN alerts a ON a.id = i.alert_id "
             "ORDER BY i.published DESC, i.id DESC", (limit, offset)))
 
+    # -- order, unseen positions and search for the dashboard -------------------------------------
+    _ORDERS = {"time": "published DESC, id DESC", "severity": "rank DESC, published DESC, id DESC"}
+    """Within pinned and within the rest: newest story first by its own (clamped) published time."""
+
+    def _alert_where(self, min_severity: str, show_dismissed: bool, query: Any) -> tuple[str, list[Any]]:
+        clauses = ["rank >= ?"]
+        params: list[Any] = [severity_rank(min_severity)]
+        if not show_dismissed:
+            clauses.append("state != 'dismissed'")
+        if query is not None:
+            cond, cond_params = _plan_condition(query)
+            clauses.append(f"id IN (SELECT i.alert_id FROM items i WHERE i.alert_id IS NOT NULL AND ({cond}))")  # noqa: S608 - placeholders only
+            params += cond_params
+        return " AND ".join(clauses), params
+
+    def unseen_positions(self, *, min_severity: str = "low", show_dismissed: bool = False, sort: str = "time",
+                         query: Any = None) -> list[int]:
+        """Row numbers (0-based, in display order) of the unseen alerts a view shows, for ``n`` / ``N``."""
+        where, params = self._alert_where(min_severity, show_dismissed, query)
+        order = self._ORDERS[sort]
+        sql = (f"SELECT n FROM (SELECT row_number() OVER (ORDER BY (state = 'pinned') DESC, {order}) - 1 AS n, "  # noqa: S608
+               f"seen_at, state FROM alerts WHERE {where}) WHERE seen_at IS NULL AND state != 'dismissed' ORDER BY n")
+        return [int(r[0]) for r in self.conn.execute(sql, params)]
+
+    def search_items(self, query: Any, offset: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+        """Items a :class:`~crisiswatch.search.SearchPlan` finds, newest first."""
+        cond, params = _plan_condition(query)
+        return self._all(
+            f"SELECT {self._ITEM_COLS} FROM items i JOIN feeds f ON f.id = i.feed_id "  # noqa: S608 - built from constants
+            f"LEFT JOIN alerts a ON a.id = i.alert_id WHERE {cond} ORDER BY i.published DESC, i.id DESC "
+            "LIMIT ? OFFSET ?", [*params, limit, offset])
+
+    def count_search(self, query: Any) -> int:
+        """How many items a search finds; ``query`` is a SearchPlan or (older callers) plain words."""
+        if isinstance(query, str):
+            return int(self.conn.execute("SELECT count(*) FROM items_fts WHERE items_fts MATCH ?",
+                                         (fts_query(fold(query)),)).fetchone()[0])
+        cond, params = _plan_condition(query)
+        return int(self.conn.execute(f"SELECT count(*) FROM items i WHERE {cond}", params).fetchone()[0])  # noqa: S608
+
 
 def fts_query(text: str) -> str:
     """User words → a safe FTS5 query: every word quoted (no operators injected), prefix-matched.
@@ -278,6 +328,47 @@ def fts_query(text: str) -> str:
         if word:
             words.append(f'"{word}"*')
     return " ".join(words) or '""'
+
+
+def _fts_text(words: Sequence[str], phrases: Sequence[str]) -> str:
+    """Free words (folded, prefix-matched) and quoted phrases as one FTS5 expression (all must match)."""
+    parts = [fts_query(fold(w)) for w in words if fold(w).strip()]
+    for phrase in phrases:
+        folded = " ".join(fold(phrase).replace('"', " ").split())
+        if folded:
+            parts.append(f'"{folded}"')
+    return " ".join(p for p in parts if p != '""')
+
+
+def _plan_condition(plan: Any) -> tuple[str, list[Any]]:
+    """SQL over ``items i`` for a search plan: alternatives OR'ed, each one's parts AND'ed.
+
+    A keyword is found through the alerts it raised (the matcher already decided,
+    in every spelling and script) or, for items stored before the keyword was
+    configured, through its term and aliases in the folded full-text index.
+    """
+    alternatives: list[tuple[str, list[Any]]] = []
+    for alt in plan.alternatives:
+        conds: list[str] = []
+        params: list[Any] = []
+        spellings = alt.spellings or tuple((k,) for k in alt.keywords)
+        for keyword, names in zip(alt.keywords, spellings, strict=False):
+            fts = " OR ".join(f'"{f}"' for f in (" ".join(fold(n).replace('"', " ").split()) for n in names) if f)
+            by_alert = "i.alert_id IN (SELECT id FROM alerts WHERE instr('; ' || keywords || '; ', ?) > 0)"
+            by_text = " OR i.id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)" if fts else ""
+            conds.append(f"({by_alert}{by_text})")
+            params.append(f"; {keyword}; ")
+            if fts:
+                params.append(fts)
+        text = _fts_text(alt.words, alt.phrases)
+        if text:
+            conds.append("i.id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)")
+            params.append(text)
+        if conds:
+            alternatives.append(("(" + " AND ".join(conds) + ")", params))
+    if not alternatives:
+        return "0", []
+    return "(" + " OR ".join(a for a, _ in alternatives) + ")", [p for _, ps in alternatives for p in ps]
 
 
 __all__ = ["AlertRow", "EventRow", "ItemRow", "Queries", "fts_query"]

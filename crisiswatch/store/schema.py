@@ -153,7 +153,22 @@ CREATE VIEW alerts_view AS
 """Cross-language stories (``store/stories.py``, ``cluster.py``): the languages each alert was carried in,
 and, per item that opened or joined a story by clustering, its features and why it joined."""
 
-MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _SCHEMA_FEED_HOLDS, _SCHEMA_STORIES)
+
+_SCHEMA_SEEN = """
+ALTER TABLE alerts ADD COLUMN seen_at TEXT;
+UPDATE alerts SET seen_at = coalesce(state_changed, created) WHERE state != 'new';
+CREATE INDEX alerts_order ON alerts (published, id);
+CREATE INDEX alerts_rank_order ON alerts (rank, published, id);
+CREATE TABLE ui_state (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+"""Seen state (NULL until the user looked; alerts already pinned or dismissed were looked at),
+indexes for the story-time order, and the dashboard's remembered settings (the theme)."""
+
+
+MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _SCHEMA_FEED_HOLDS, _SCHEMA_STORIES, _SCHEMA_SEEN)
 """Forward migrations; ``PRAGMA user_version`` is how many have been applied."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -45,3 +45,39 @@ def open_in_browser(url: str) -> bool:
         return bool(webbrowser.open(url, new=2))
     except webbrowser.Error:
         return False
+
+
+def clipboard_note() -> str | None:
+    """Why a copy by OSC 52 may not reach the clipboard here, or None when nothing suggests it won't.
+
+    Inside tmux, OSC 52 from an application only reaches the outer terminal when
+    tmux's ``set-clipboard`` option is ``on``; its default, ``external``, drops it.
+    """
+    if not os.environ.get("TMUX"):
+        return None
+    setting = _tmux(["show-options", "-gv", "set-clipboard"])
+    if setting is not None and setting.strip() == "on":
+        return None
+    return ("Inside tmux the clipboard copy (OSC 52) only arrives with `set -g set-clipboard on` "
+            f"(here: {setting.strip() if setting else 'unknown'}).")
+
+
+def copy_to_tmux_buffer(text: str) -> bool:
+    """Put ``text`` in tmux's paste buffer (fed on stdin: the text is never an argument or a command)."""
+    if not os.environ.get("TMUX"):
+        return False
+    return _tmux(["load-buffer", "-"], stdin=text) is not None
+
+
+def _tmux(args: list[str], stdin: str | None = None) -> str | None:
+    import shutil
+    import subprocess
+
+    tmux = shutil.which("tmux")
+    if tmux is None:
+        return None
+    try:
+        done = subprocess.run([tmux, *args], input=stdin, capture_output=True, text=True, timeout=2, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout if done.returncode == 0 else None

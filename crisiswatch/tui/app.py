@@ -22,23 +22,52 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import events, work
-from textual.app import App
+from textual import events, on, work
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.filter import LineFilter
+from textual.screen import Screen
 
 from ..config import Config
 from ..errors import CrisiswatchError, StoreError
 from ..models import utcnow
 from ..store import Store
+from .actions import (
+    browser_available,
+    clipboard_note,
+    copy_to_tmux_buffer,
+    default_export_path,
+    open_in_browser,
+)
+from .context import UIContext
+from .contrast import ContrastFilter
 from .format import Highlighter
-from .messages import Snapshot, StoreChanged
+from .messages import (
+    ExportRequested,
+    OpenLink,
+    PollRequested,
+    ShowDetail,
+    ShowEvent,
+    ShowFeeds,
+    ShowHelp,
+    Snapshot,
+    StoreChanged,
+    StoreWritten,
+)
 from .reader import Database
 from .screens.dashboard import Dashboard
+from .screens.detail import DetailScreen
+from .screens.event_detail import EventScreen
+from .screens.export_prompt import ExportPrompt
+from .screens.feed_health import FeedHealthScreen
+from .screens.help import HelpScreen
+from .themes import OFFERED_THEMES
 
 QUIT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 """Signals that end the dashboard as ``q`` does (Ctrl-C is a key binding inside the app)."""
@@ -47,7 +76,7 @@ WATCH_INTERVAL = 0.4
 """Seconds between change checks: new alerts show within about this long of being committed."""
 
 
-def _snapshot(store: Store, after_id: int, now: datetime, first: bool) -> Snapshot:
+def _snapshot(store: Store, after_id: int, now: datetime, first: bool, disabled: tuple[str, ...] = ()) -> Snapshot:
     """Header figures, new events and new alerts; runs on the database thread."""
     events = store.events_tail(200, after_id=after_id)
     new_alerts: list[dict[str, Any]] = []
@@ -57,7 +86,7 @@ def _snapshot(store: Store, after_id: int, now: datetime, first: bool) -> Snapsh
                 alert = store.alert(event["alert_id"])
                 if alert is not None:
                     new_alerts.append(alert)
-    return Snapshot(store.status(), store.alerts_per_hour(24, now=now), events, new_alerts, first)
+    return Snapshot(store.status(disabled=disabled), store.alerts_per_hour(24, now=now), events, new_alerts, first)
 
 
 PARSER_NICENESS = 5
@@ -100,7 +129,8 @@ class CrisiswatchApp(App[int]):
 
     CSS_PATH = "crisiswatch.tcss"
     TITLE = "crisiswatch"
-    ENABLE_COMMAND_PALETTE = False
+    ENABLE_COMMAND_PALETTE = True
+    COMMAND_PALETTE_BINDING = "ctrl+p"
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (120, "-wide")]
     VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (32, "-tall")]
     BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+c", "quit", "Quit", show=False, priority=True)]
@@ -118,6 +148,11 @@ class CrisiswatchApp(App[int]):
         self.db = Database(self.db_path, on_error=self._database_error, on_wait=self._database_waiting)
         self._last_db_error = (0.0, "")
         self.highlighter = Highlighter(config)
+        self.ctx = UIContext(self.db, self.clock, self.tz, self.highlighter, config.settings,
+                             fixed_clock=self.fixed_clock, polling=poll)
+        self.contrast_filter = ContrastFilter()
+        self._local_writes = 0
+        self._offline_said = False
         self._marker: tuple[int, int] | None = None
         self._last_event_id = 0
         self._checking = False
@@ -132,7 +167,7 @@ class CrisiswatchApp(App[int]):
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key):
-            self.last_key = time.monotonic()
+            self.last_key = self.ctx.last_key = time.monotonic()
         await super().on_event(event)
 
     # -- lifecycle -------------------------------------------------------------------------------------
@@ -141,7 +176,8 @@ class CrisiswatchApp(App[int]):
             # NO_COLOR (Textual reads and removes it from the environment): colours are
             # filtered out, so the stylesheet adds reverse/bold/underline where colour spoke.
             self.add_class("-no-color")
-        self.push_screen(Dashboard(self.highlighter, self.tz))
+        self.push_screen(Dashboard(self.ctx))
+        self._load_theme()
         self.set_interval(WATCH_INTERVAL, self.check_store)
         self.call_after_refresh(self.check_store)
         self._quit_on_signals()
@@ -208,7 +244,7 @@ class CrisiswatchApp(App[int]):
         poller = Poller(self.config, store, notifier=notifier)
         self._poller = poller
         try:
-            await poller.run(asyncio.Event(), on_error=lambda message: self.call_from_thread(
+            await poller.run(asyncio.Event(), on_summary=self._poll_summary, on_error=lambda message: self.call_from_thread(
                 self.notify, message, title="Polling", severity="error", timeout=20, markup=False))
         except asyncio.CancelledError:
             pass
@@ -221,6 +257,16 @@ class CrisiswatchApp(App[int]):
             if notifier is not None:
                 notifier.close()
             store.close()
+
+    def _poll_summary(self, summary: Any) -> None:
+        """Runs on the poller's thread: a poll where every feed failed to resolve says so, once per run of them."""
+        hint = summary.hint()
+        if hint and not self._offline_said:
+            self._offline_said = True
+            self.call_from_thread(self.notify, f"{hint} Check the connection; polling goes on at the usual interval.",
+                                  title="Polling", severity="error", timeout=30, markup=False)
+        elif not hint:
+            self._offline_said = False
 
     def stop_poller(self) -> None:
         """Cancel the poll loop; a feed mid-write finishes its transaction (each feed is atomic)."""
@@ -257,12 +303,15 @@ class CrisiswatchApp(App[int]):
             return
         self._checking = True
         try:
-            marker = await self.db.call(Store.change_marker)
+            # Our own connection's writes do not move ``data_version`` and marking an alert
+            # seen logs no event, so the UI's own writes are counted here.
+            marker = (*await self.db.call(Store.change_marker), self._local_writes)
             if marker == self._marker:
                 return
             first = self._marker is None
             self._marker = marker
-            snap = await self.db.call(_snapshot, self._last_event_id, self.clock(), first)
+            disabled = tuple(f.name for f in self.config.feeds if not f.enabled)
+            snap = await self.db.call(_snapshot, self._last_event_id, self.clock(), first, disabled)
             if snap.events:
                 self._last_event_id = max(self._last_event_id, snap.events[-1]["id"])
             for screen in self.screen_stack:
@@ -275,6 +324,116 @@ class CrisiswatchApp(App[int]):
             pass  # already reported by Database.on_error; try again next tick
         finally:
             self._checking = False
+
+    # -- requests from screens and widgets ------------------------------------------------------------------
+    @on(StoreWritten)
+    def _store_written(self, message: StoreWritten) -> None:
+        self._local_writes += 1
+        # A worker, so whoever waits for the app's workers (tests, snapshots) also waits for this look.
+        self.run_worker(self.check_store, group="store-written", exit_on_error=False)
+
+    @on(PollRequested)
+    def _poll_requested(self, message: PollRequested) -> None:
+        self.request_poll(quiet=message.quiet)
+
+    @on(ExportRequested)
+    def _export_requested(self, message: ExportRequested) -> None:
+        if message.path:
+            self.export_events(message.path)
+            return
+        default = default_export_path(self.clock().astimezone(self.tz))
+        self.push_screen(ExportPrompt(default), self._export_to)
+
+    def _export_to(self, path: str | None) -> None:
+        if path:
+            self.export_events(path)
+
+    @on(ShowDetail)
+    def _show_detail(self, message: ShowDetail) -> None:
+        self.push_screen(DetailScreen(message.item, self.highlighter, self.tz))
+
+    @on(ShowEvent)
+    def _show_event(self, message: ShowEvent) -> None:
+        self.push_screen(EventScreen(message.event, self.tz))
+
+    @on(ShowHelp)
+    def _show_help(self, message: ShowHelp) -> None:
+        self.push_screen(HelpScreen(message.keys))
+
+    @on(ShowFeeds)
+    def _show_feeds(self, message: ShowFeeds) -> None:
+        self.push_screen(FeedHealthScreen(self.ctx))
+
+    @on(OpenLink)
+    def _open_link(self, message: OpenLink) -> None:
+        link = message.url
+        if browser_available():
+            self._browse(link)
+        else:
+            self._copy_link(link, "No browser can open here (ssh or no display)")
+
+    def _copy_link(self, link: str, why: str) -> None:
+        """Copy by OSC 52 and say honestly whether it can reach the clipboard; always show the link."""
+        self.copy_to_clipboard(link)
+        note = clipboard_note()
+        if note is not None:
+            # Inside tmux OSC 52 only reaches the clipboard with `set-clipboard on`; the
+            # tmux paste buffer always works, so the link goes there as well.
+            buffered = copy_to_tmux_buffer(link)
+            self.notify(f"{why}. {note}{' Also in the tmux paste buffer (prefix ]).' if buffered else ''}\n{link}",
+                        title="Link", markup=False, timeout=15)
+            return
+        self.notify(f"{why}; copied the link to the clipboard (OSC 52):\n{link}", title="Link copied",
+                    markup=False, timeout=10)
+
+    @work(thread=True, group="browser", exit_on_error=False)
+    def _browse(self, link: str) -> None:
+        if open_in_browser(link):
+            self.call_from_thread(self.notify, link, title="Opened in browser", markup=False, timeout=3)
+        else:
+            self.call_from_thread(self._copy_link, link, "The browser did not start")
+
+    # -- command palette and themes ---------------------------------------------------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The screen's own keys first (the same BINDINGS as the footer and help), then one command per theme."""
+        for binding in screen.BINDINGS:
+            if not isinstance(binding, Binding) or binding.key == "escape":
+                continue
+            key = binding.key_display or binding.key
+            yield SystemCommand(f"{binding.description} ({key})", binding.tooltip or binding.description,
+                                partial(self._run_screen_action, screen, binding.action))
+        for name in OFFERED_THEMES:
+            yield SystemCommand(f"Theme: {name}", f"Switch to the {name} theme (remembered in the database)",
+                                partial(self._set_theme, name))
+        yield SystemCommand("Quit", "Quit (everything is already saved)", self.action_quit)
+
+    def _run_screen_action(self, screen: Screen, action: str) -> None:
+        self.call_later(screen.run_action, action)
+
+    def _set_theme(self, name: str) -> None:
+        self.theme = name
+
+    def _load_theme(self) -> None:
+        self.run_worker(self._read_theme, group="theme", exit_on_error=False)
+
+    async def _read_theme(self) -> None:
+        name = await self.db.call(Store.ui_state, "theme")
+        if name in OFFERED_THEMES:
+            self._theme_loaded = True
+            self.theme = name
+        self._theme_loaded = True
+
+    def watch_theme(self, name: str) -> None:
+        if getattr(self, "_theme_loaded", False) and name in OFFERED_THEMES:
+            self.run_worker(partial(self.db.call, Store.set_ui_state, "theme", name), group="theme-save",
+                            exit_on_error=False)
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters, then one that keeps every cell readable (see :mod:`.contrast`)."""
+        filters = list(super().get_line_filters())
+        if not self.no_color and self.contrast_filter.enabled:
+            filters.append(self.contrast_filter)
+        return filters
 
     # -- export ------------------------------------------------------------------------------------------------
     @work(thread=True, group="export", exit_on_error=False)

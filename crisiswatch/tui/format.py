@@ -21,7 +21,10 @@ from ..termsafe import one_line
 
 SEVERITY_LABELS: dict[str, str] = {"critical": "CRIT", "high": "HIGH", "medium": "MED", "low": "LOW"}
 """Severity is always spelled out, so it reads without colour (NO_COLOR, monochrome terminals)."""
-STATE_LABELS: dict[str, str] = {"new": "new", "pinned": "PIN", "dismissed": "dis"}
+STATE_LABELS: dict[str, str] = {"new": "", "pinned": "PIN", "dismissed": "dis"}
+"""A seen, untouched alert needs no state word; unseen is the ● in the first column."""
+UNSEEN_MARK = "●"
+"""Marks an alert nobody has looked at yet (opened, pinned, dismissed or moved onto)."""
 
 
 @lru_cache(maxsize=8192)
@@ -87,6 +90,7 @@ class Highlighter:
 
     def __init__(self, config: Config, cache_size: int = 4096) -> None:
         self._find: Callable[[str], Iterable[Any]] | None = None
+        self._matcher: Any = None
         self._broken = False
         self._config = config
         self._cache: OrderedDict[str, tuple[tuple[int, int], ...]] = OrderedDict()
@@ -97,10 +101,16 @@ class Highlighter:
             try:
                 from ..match import Matcher
 
-                self._find = Matcher.from_config(self._config).find
+                self._matcher = Matcher.from_config(self._config)
+                self._find = self._matcher.find
             except Exception:  # no highlights is better than no dashboard
                 self._broken = True
         return self._find
+
+    def matcher(self) -> Any:
+        """The one Matcher (for reading search queries), or None if it could not be built."""
+        self._finder()
+        return self._matcher
 
     def spans(self, text: str) -> tuple[tuple[int, int], ...]:
         cached = self._cache.get(text)

@@ -1,14 +1,18 @@
-"""The main screen: alerts, headlines, detail, event log, and the keys that act on them."""
+"""The main screen: alerts, headlines, detail, event log, and the keys that act on them.
+
+The screen reads through ``ctx.db`` and acts on the database through the
+store's actions; everything else (polling, exporting, opening links, other
+screens) it asks of the app by posting a message from :mod:`..messages`.
+"""
 
 from __future__ import annotations
 
 import time
-from datetime import tzinfo
 from functools import partial
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -17,9 +21,19 @@ from textual.timer import Timer
 from textual.widgets import Input
 
 from ...store import Store
-from ..actions import browser_available, default_export_path, open_in_browser
-from ..format import SEVERITY_LABELS, Highlighter
-from ..messages import StoreChanged
+from ..context import UIContext
+from ..format import SEVERITY_LABELS
+from ..messages import (
+    ExportRequested,
+    OpenLink,
+    PollRequested,
+    ShowDetail,
+    ShowEvent,
+    ShowFeeds,
+    ShowHelp,
+    StoreChanged,
+    StoreWritten,
+)
 from ..widgets.alerts_table import AlertsTable
 from ..widgets.detail import DetailPane
 from ..widgets.event_log import EventLog
@@ -27,16 +41,9 @@ from ..widgets.footer import KeysFooter
 from ..widgets.header import StatusHeader
 from ..widgets.headlines import Headlines
 from ..widgets.paged_table import PagedTable
-from .detail import DetailScreen
-from .export_prompt import ExportPrompt
-from .feed_health import FeedHealthScreen
-from .help import HelpScreen
-
-if TYPE_CHECKING:
-    from ..app import CrisiswatchApp
 
 FRESH_SECONDS = 120.0
-"""How long a newly arrived alert stays highlighted."""
+"""How long a newly arrived alert stays tinted."""
 DETAIL_DELAY = 0.12
 """The detail pane follows the cursor once it rests this long (not on every row flown past)."""
 KEY_QUIET = 0.3
@@ -48,32 +55,59 @@ MAX_RELOAD_DELAY = 0.6
 TOAST_GAP = 5.0
 """At most one batch of new-alert toasts this often."""
 
+DASHBOARD_KEYS: tuple[Binding, ...] = (
+    # Shown in the footer, in the order a user needs them first (what fits at 80 columns).
+    Binding("question_mark", "help", "Help", key_display="?", tooltip="Show every key and what it does"),
+    Binding("n", "next_unseen", "Next new", tooltip="Jump to the next unseen alert (● marks unseen alerts)"),
+    Binding("p", "pin", "Pin", tooltip="Pin or unpin the selected alert (pinned alerts stay on top)"),
+    Binding("d", "dismiss_alert", "Dismiss", tooltip="Dismiss the selected alert (hidden until restored)"),
+    # priority: handled as the key arrives, so what is typed right after "/" (fast, pasted, sent by
+    # tmux) already goes to the search box instead of queueing on the pane and getting lost.
+    Binding("slash", "search", "Search", key_display="/", priority=True,
+            tooltip="Search: a keyword or alias finds it in every spelling and script; other words search text"),
+    Binding("o", "open_link", "Open", tooltip="Open the selected story in a browser, or show and copy its link"),
+    Binding("q", "quit", "Quit", tooltip="Quit (everything is already saved)"),
+    # In help and the command palette; the footer has no room for them at 80 columns.
+    Binding("N", "previous_unseen", "Previous new", key_display="N", show=False,
+            tooltip="Jump to the previous unseen alert"),
+    Binding("C", "catch_up", "Catch up", key_display="C", show=False,
+            tooltip="Mark every alert seen (logged once as caught_up)"),
+    Binding("u", "restore", "Undo dismiss", show=False,
+            tooltip="Restore the last dismissed alert; press again to go further back"),
+    Binding("r", "poll_now", "Poll now", show=False, tooltip="Poll every feed now"),
+    Binding("e", "export", "Export log", show=False, tooltip="Export the whole event log to a CSV file"),
+    Binding("f", "feeds", "Feeds", show=False,
+            tooltip="Feed health: last success, last error and why, next poll; re-enable gone feeds"),
+    Binding("s", "cycle_severity", "Min severity", show=False,
+            tooltip="Cycle the minimum alert severity shown: low, medium, high, critical"),
+    Binding("t", "cycle_sort", "Sort", show=False,
+            tooltip="Sort alerts by newest story first, or by severity (pinned stay on top either way)"),
+    Binding("a", "toggle_dismissed", "Show dismissed", show=False, tooltip="Show or hide dismissed alerts"),
+    Binding("v", "toggle_chatter", "Poll chatter", show=False,
+            tooltip="Show or hide poll/polled lines in the event log (export keeps every event)"),
+    Binding("escape", "clear_search", "Clear search", show=False, tooltip="Clear the search"),
+)
+
 
 class Dashboard(Screen[None]):
     """Everything the analyst looks at all day."""
 
-    app: CrisiswatchApp  # type: ignore[assignment]
+    BINDINGS: ClassVar[list[BindingType]] = list(DASHBOARD_KEYS)
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("question_mark", "help", "Help", key_display="?", tooltip="Show every key and what it does"),
-        Binding("p", "pin", "Pin", tooltip="Pin or unpin the selected alert (pinned alerts stay on top)"),
-        Binding("d", "dismiss", "Dismiss", tooltip="Dismiss the selected alert (hidden until restored)"),
-        Binding("u", "restore", "Undo dismiss", tooltip="Restore the last dismissed alert; press again to go further back"),
-        Binding("slash", "search", "Search", key_display="/", tooltip="Full-text search over every headline and summary"),
-        Binding("o", "open_link", "Open link", tooltip="Open the selected story in a browser (copied to the clipboard over ssh)"),
-        Binding("e", "export", "Export log", tooltip="Export the event log to a CSV file"),
-        Binding("f", "feeds", "Feeds", tooltip="Feed health: last success, last error and why, next poll; re-enable gone feeds"),
-        Binding("s", "cycle_severity", "Min severity", tooltip="Cycle the minimum alert severity shown: low, medium, high, critical"),
-        Binding("a", "toggle_dismissed", "Show dismissed", tooltip="Show or hide dismissed alerts"),
-        Binding("r", "poll_now", "Poll now", tooltip="Poll every feed now"),
-        Binding("escape", "clear_search", "Clear search", show=False),
-        Binding("q", "quit", "Quit", tooltip="Quit (everything is already saved)"),
-    ]
+    NAVIGATION_KEYS: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("enter", "Open the selected row (an alert, a headline or an event) in full"),
+        ("tab / shift+tab", "Next / previous pane (alerts, headlines, detail, event log)"),
+        ("↑ ↓ j k", "Move the cursor, or scroll the detail and help"),
+        ("pgup pgdn home end g G", "Page up, page down, first, last"),
+        ("ctrl+p", "Command palette: every action, and the theme"),
+        ("esc", "Clear the search / close a screen"),
+    )
 
-    def __init__(self, highlighter: Highlighter, tz: tzinfo | None) -> None:
+    def __init__(self, ctx: UIContext) -> None:
         super().__init__()
-        self.highlighter = highlighter
-        self.tz = tz
+        self.ctx = ctx
+        self.highlighter = ctx.highlighter
+        self.tz = ctx.tz
         self.fresh: dict[int, float] = {}
         self._detail_timer: Timer | None = None
         self._search_timer: Timer | None = None
@@ -87,14 +121,15 @@ class Dashboard(Screen[None]):
 
     # -- layout ----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        app = self.app
-        yield StatusHeader(app.clock, self.tz, live_clock=not app.fixed_clock, id="header")
+        ctx = self.ctx
+        yield StatusHeader(ctx.clock, self.tz, live_clock=not ctx.fixed_clock, id="header")
         with Horizontal(id="main"):
             with Vertical(id="left"):
-                yield AlertsTable(app.db, self.highlighter, app.clock, self.fresh, id="alerts")
+                yield AlertsTable(ctx.db, self.highlighter, ctx.clock, self.fresh, id="alerts")
                 with Vertical(id="headlines-pane"):
-                    yield Input(placeholder="search headlines (Enter: go to results, Esc: clear)", id="search")
-                    yield Headlines(app.db, self.highlighter, app.clock, self.fresh, id="headlines")
+                    yield Input(placeholder="search: a keyword in any spelling, or words (Enter: results, Esc: clear)",
+                                id="search")
+                    yield Headlines(ctx.db, self.highlighter, ctx.clock, self.fresh, id="headlines")
             yield DetailPane(self.highlighter, self.tz, id="detail")
         yield EventLog(self.tz, id="events")
         yield KeysFooter()
@@ -107,20 +142,24 @@ class Dashboard(Screen[None]):
     def headlines(self) -> Headlines:
         return self.query_one(Headlines)
 
+    @property
+    def event_log(self) -> EventLog:
+        return self.query_one(EventLog)
+
     def on_mount(self) -> None:
-        self.query_one(StatusHeader).polling = self.app.polling
-        self.query_one(EventLog).border_title = "Event log"
+        self.query_one(StatusHeader).polling = self.ctx.polling
+        self.event_log.update_title()
         self.query_one(DetailPane).border_title = "Detail"
         self._title_alerts()
         self._title_headlines()
         self.alerts.reload()
         self.headlines.reload()
         self.alerts.focus()
-        if not self.app.fixed_clock:
+        if not self.ctx.fixed_clock:
             self.set_interval(30.0, self._tick_ages)
 
     def _tick_ages(self) -> None:
-        """Every 30 s: ages move on, and new-alert highlights older than ``FRESH_SECONDS`` fade."""
+        """Every 30 s: ages move on, and new-alert tints older than ``FRESH_SECONDS`` fade."""
         self._expire_fresh()
         self.alerts.refresh_rows()
         self.headlines.refresh_rows()
@@ -137,13 +176,20 @@ class Dashboard(Screen[None]):
         parts = [f"Alerts {table.row_count:,}"]
         if table.min_severity != "low":
             parts.append(f"{table.min_severity}+")
+        if table.sort != "time":
+            parts.append("by severity")
+        if table.query_text:
+            parts.append(f"matching “{table.query_text}”")
         parts.append("incl. dismissed" if table.show_dismissed else "dismissed hidden")
-        table.border_title = " · ".join(parts)
+        table.border_title = Text(" · ".join(parts))
 
     def _title_headlines(self) -> None:
         table = self.headlines
         if table.query_text:
-            table.border_title = Text.assemble("Search “", table.query_text, f"” {table.row_count:,} matches")
+            title = Text.assemble("Search “", table.query_text, f"” {table.row_count:,} matches")
+            if table.search_hint:
+                title.append(f" · {table.search_hint}")
+            table.border_title = title
         else:
             table.border_title = f"Headlines {table.row_count:,}"
 
@@ -158,7 +204,7 @@ class Dashboard(Screen[None]):
     def on_store_changed(self, message: StoreChanged) -> None:
         snap = message.snapshot
         self.query_one(StatusHeader).update_status(snap.status, snap.per_hour)
-        self.query_one(EventLog).add(snap.events)
+        self.event_log.add(snap.events)
         expired = self._expire_fresh()
         now = time.monotonic()
         for alert in snap.new_alerts:
@@ -184,7 +230,7 @@ class Dashboard(Screen[None]):
         now = time.monotonic()
         if self._reload_since is None:
             self._reload_since = now
-        typing = now - self.app.last_key < KEY_QUIET
+        typing = now - self.ctx.last_key < KEY_QUIET
         too_soon = now - self._last_reload < MIN_RELOAD_GAP
         if (typing or too_soon) and now - self._reload_since < MAX_RELOAD_DELAY:
             if self._reload_timer is None:
@@ -205,7 +251,7 @@ class Dashboard(Screen[None]):
         A 200-feed poll can raise alerts on every tick for a minute; one toast per
         tick would bury the screen (and each toast is a layout pass).
         """
-        if self.app.config.settings.bell and any(a.get("severity") in ("high", "critical") for a in alerts):
+        if self.ctx.settings.bell and any(a.get("severity") in ("high", "critical") for a in alerts):
             self.app.bell()
         self._pending_toasts.extend(alerts)
         wait = TOAST_GAP - (time.monotonic() - self._last_toast)
@@ -245,27 +291,60 @@ class Dashboard(Screen[None]):
         if self._detail_timer is not None:
             self._detail_timer.stop()
         row = event.row
+        if self.ctx.fixed_clock:
+            self._load_detail(row)  # a test clock: no timer, so what is drawn does not depend on timing
+            return
         self._detail_timer = self.set_timer(DETAIL_DELAY, lambda: self._load_detail(row))
 
+    @on(PagedTable.CursorMoved)
+    def _cursor_moved(self, event: PagedTable.CursorMoved) -> None:
+        """The user moved the cursor onto a row (a key or a click): its alert counts as seen."""
+        self._mark_seen(self._alert_of(event.table, event.row))
+
+    def _alert_of(self, table: PagedTable, row: dict[str, Any] | None) -> dict[str, Any] | None:
+        """``{"id", "seen_at"}`` of the alert a row stands for (a headline may have none)."""
+        if row is None:
+            return None
+        if table is self.alerts:
+            return {"id": row["id"], "seen_at": row.get("seen_at")}
+        if row.get("alert_id") is None:
+            return None
+        return {"id": row["alert_id"], "seen_at": row.get("alert_seen_at")}
+
+    def _mark_seen(self, alert: dict[str, Any] | None) -> None:
+        if alert is None or alert.get("seen_at"):
+            return  # already seen: no write per key press
+        self.run_worker(partial(self._write_seen, alert["id"]), group="seen", exit_on_error=False)
+
+    async def _write_seen(self, alert_id: int) -> None:
+        if await self.ctx.db.call(Store.mark_seen, alert_id):
+            await self._after_action()
+
     def _load_detail(self, row: dict[str, Any] | None) -> None:
-        item_id = None if row is None else (row.get("item_id") if "item_id" in row else row.get("id"))
+        item_id = self._item_id(row)
         self.run_worker(partial(self._show_detail, item_id), group="detail", exclusive=True, exit_on_error=False)
 
     async def _show_detail(self, item_id: int | None) -> None:
-        item = await self.app.db.call(Store.item, item_id) if item_id is not None else None
+        item = await self.ctx.db.call(Store.item, item_id) if item_id is not None else None
         self.query_one(DetailPane).show(item)
 
     @on(PagedTable.Selected)
     def _selected(self, event: PagedTable.Selected) -> None:
-        self.run_worker(partial(self._open_detail, event.row), group="detail-screen", exclusive=True, exit_on_error=False)
+        self._mark_seen(self._alert_of(event.table, event.row))
+        self.run_worker(partial(self._open_detail, event.row), group="detail-screen", exclusive=True,
+                        exit_on_error=False)
 
     async def _open_detail(self, row: dict[str, Any] | None) -> None:
         item_id = self._item_id(row)
         if item_id is None:
             return
-        item = await self.app.db.call(Store.item, item_id)
+        item = await self.ctx.db.call(Store.item, item_id)
         if item is not None:
-            self.app.push_screen(DetailScreen(item, self.highlighter, self.tz))
+            self.post_message(ShowDetail(item))
+
+    @on(EventLog.Selected)
+    def _event_selected(self, event: EventLog.Selected) -> None:
+        self.post_message(ShowEvent(event.event))
 
     @staticmethod
     def _item_id(row: dict[str, Any] | None) -> int | None:
@@ -291,15 +370,14 @@ class Dashboard(Screen[None]):
 
     # -- actions ---------------------------------------------------------------------------------------
     def action_help(self) -> None:
-        self.app.push_screen(HelpScreen(self.active_bindings_for_help()))
+        self.post_message(ShowHelp(self.keys_for_help()))
 
-    def active_bindings_for_help(self) -> list[tuple[str, str]]:
+    def keys_for_help(self) -> list[tuple[str, str]]:
+        """Every dashboard key with what it does, then moving around: built from BINDINGS, so it cannot drift."""
         keys: list[tuple[str, str]] = [
             (b.key_display or b.key, b.tooltip or b.description) for b in self.BINDINGS
-            if isinstance(b, Binding) and b.show]
-        keys += [("enter", "Detail of the selected row"), ("tab / shift+tab", "Next / previous pane"),
-                 ("↑ ↓ j k", "Move"), ("pgup pgdn home end", "Page, first, last"),
-                 ("esc", "Clear the search / close a screen")]
+            if isinstance(b, Binding) and b.key != "escape"]
+        keys += list(self.NAVIGATION_KEYS)
         return keys
 
     def action_pin(self) -> None:
@@ -310,11 +388,11 @@ class Dashboard(Screen[None]):
         self.run_worker(partial(self._pin, alert_id, title), group="actions", exit_on_error=False)
 
     async def _pin(self, alert_id: int, title: str) -> None:
-        state = await self.app.db.call(Store.toggle_pin, alert_id)
+        state = await self.ctx.db.call(Store.toggle_pin, alert_id)
         self.notify(title, title="Pinned" if state == "pinned" else "Unpinned", markup=False, timeout=3)
         await self._after_action()
 
-    def action_dismiss(self) -> None:
+    def action_dismiss_alert(self) -> None:
         alert_id, title = self._selected_alert()
         if alert_id is None:
             self.notify("Select an alert first (this headline raised none).", severity="warning")
@@ -322,7 +400,7 @@ class Dashboard(Screen[None]):
         self.run_worker(partial(self._dismiss, alert_id, title), group="actions", exit_on_error=False)
 
     async def _dismiss(self, alert_id: int, title: str) -> None:
-        await self.app.db.call(Store.dismiss, alert_id)
+        await self.ctx.db.call(Store.dismiss, alert_id)
         self.fresh.pop(alert_id, None)
         self.notify(title, title="Dismissed (u restores)", markup=False, timeout=3)
         await self._after_action()
@@ -332,24 +410,65 @@ class Dashboard(Screen[None]):
         self._reload_since = None
         self.alerts.reload()
         self.headlines.reload()
-        await self.app.check_store()
+        self.post_message(StoreWritten())
 
     def action_restore(self) -> None:
         self.run_worker(self._restore, group="actions", exit_on_error=False)
 
     async def _restore(self) -> None:
-        alert_id = await self.app.db.call(Store.restore_last_dismissed)
+        alert_id = await self.ctx.db.call(Store.restore_last_dismissed)
         if alert_id is None:
             self.notify("Nothing dismissed to restore.", timeout=3)
             return
-        alert = await self.app.db.call(Store.alert, alert_id)
+        alert = await self.ctx.db.call(Store.alert, alert_id)
         self.notify((alert or {}).get("title") or "", title="Restored", markup=False, timeout=3)
         await self._after_action()
 
+    # -- seen / unseen ------------------------------------------------------------------------------------
+    def action_next_unseen(self) -> None:
+        self.run_worker(partial(self._jump_unseen, 1), group="jump", exclusive=True, exit_on_error=False)
+
+    def action_previous_unseen(self) -> None:
+        self.run_worker(partial(self._jump_unseen, -1), group="jump", exclusive=True, exit_on_error=False)
+
+    async def _jump_unseen(self, step: int) -> None:
+        table = self.alerts
+        positions = await table.unseen_positions()
+        if not positions:
+            self.notify("Nothing unseen: every alert shown has been looked at.", timeout=3)
+            return
+        here = table.cursor_row
+        ahead = [p for p in positions if p > here] if step > 0 else [p for p in reversed(positions) if p < here]
+        wrapped = not ahead
+        target = (ahead or (positions if step > 0 else list(reversed(positions))))[0]
+        table.focus()
+        table.move_cursor(target)
+        await table.wait_for_row(target)
+        self._mark_seen(self._alert_of(table, table.cursor))
+        if wrapped and len(positions) > 1 or (wrapped and target != here):
+            self.notify("Wrapped around to the " + ("first" if step > 0 else "last") + " unseen alert.",
+                        timeout=2)
+
+    def action_catch_up(self) -> None:
+        self.run_worker(self._catch_up, group="actions", exit_on_error=False)
+
+    async def _catch_up(self) -> None:
+        count = await self.ctx.db.call(Store.catch_up)
+        self.notify(f"{count} alert{'s' if count != 1 else ''} marked seen." if count else "Already caught up.",
+                    title="Caught up", timeout=3)
+        await self._after_action()
+
+    # -- search ------------------------------------------------------------------------------------
     def action_search(self) -> None:
         search = self.query_one("#search", Input)
+        if self.focused is search:
+            search.insert_text_at_cursor("/")  # a "/" typed in the query itself
+            return
         search.add_class("-visible")
-        search.focus()
+        # Shown at once, not at the next CSS pass: keys typed right after "/" (fast typing,
+        # a paste, tmux send-keys) must land in the box, not on the dashboard's own keys.
+        search.display = True
+        self.set_focus(search)  # now: Widget.focus() defers to after the keys already queued
 
     @on(Input.Changed, "#search")
     def _search_changed(self, event: Input.Changed) -> None:
@@ -360,7 +479,9 @@ class Dashboard(Screen[None]):
 
     def _run_search(self, value: str) -> None:
         self.headlines.search(value)
+        self.alerts.search(value)
         self._title_headlines()
+        self._title_alerts()
 
     @on(Input.Submitted, "#search")
     def _search_submitted(self, event: Input.Submitted) -> None:
@@ -374,57 +495,50 @@ class Dashboard(Screen[None]):
         if search.has_class("-visible") or self.headlines.query_text:
             search.value = ""
             search.remove_class("-visible")
+            search.display = False
             self._run_search("")
             self.headlines.focus()
 
+    # -- the rest ------------------------------------------------------------------------------------
     def action_open_link(self) -> None:
-        row = self._focused_table().cursor
+        table = self._focused_table()
+        row = table.cursor
         link = (row or {}).get("link")
         if not link:
             self.notify("This row has no link.", severity="warning", timeout=3)
             return
-        self.open_link(link)
-
-    def open_link(self, link: str) -> None:
-        if browser_available():
-            self._browse(link)
-        else:
-            self.app.copy_to_clipboard(link)
-            self.notify(f"No browser can open here (ssh or no display); copied the link to the clipboard "
-                        f"(OSC 52):\n{link}", title="Link copied", markup=False)
-
-    @work(thread=True, group="browser", exit_on_error=False)
-    def _browse(self, link: str) -> None:
-        if open_in_browser(link):
-            self.app.call_from_thread(self.notify, link, title="Opened in browser", markup=False, timeout=3)
-        else:
-            self.app.call_from_thread(self.app.copy_to_clipboard, link)
-            self.app.call_from_thread(self.notify, f"The browser did not start; copied the link (OSC 52):\n{link}",
-                                      title="Link copied", markup=False)
+        self._mark_seen(self._alert_of(table, row))
+        self.post_message(OpenLink(link))
 
     def action_export(self) -> None:
-        default = default_export_path(self.app.clock().astimezone(self.tz))
-        self.app.push_screen(ExportPrompt(default), self._export_to)
-
-    def _export_to(self, path: str | None) -> None:
-        if path:
-            self.app.export_events(path)
+        self.post_message(ExportRequested())
 
     def action_feeds(self) -> None:
-        self.app.push_screen(FeedHealthScreen(self.tz))
+        self.post_message(ShowFeeds())
 
     def action_cycle_severity(self) -> None:
         severity = self.alerts.cycle_severity()
         self._title_alerts()
         self.notify(f"Showing {severity} and above.", title="Minimum severity", timeout=2)
 
+    def action_cycle_sort(self) -> None:
+        sort = self.alerts.cycle_sort()
+        self._title_alerts()
+        self.notify("Newest story first." if sort == "time" else "Most severe first, then newest.",
+                    title="Sort", timeout=2)
+
     def action_toggle_dismissed(self) -> None:
         shown = self.alerts.toggle_dismissed()
         self._title_alerts()
         self.notify("Dismissed alerts shown (dimmed)." if shown else "Dismissed alerts hidden.", timeout=2)
 
+    def action_toggle_chatter(self) -> None:
+        shown = self.event_log.toggle_chatter()
+        self.notify("Poll lines shown in the event log." if shown else
+                    "Poll lines hidden (the export keeps them).", timeout=2)
+
     def action_poll_now(self) -> None:
-        self.app.request_poll()
+        self.post_message(PollRequested())
 
     async def action_quit(self) -> None:
         await self.app.action_quit()

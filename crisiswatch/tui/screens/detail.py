@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer
 
 from ..format import Highlighter
+from ..messages import OpenLink
 from ..widgets.detail import DetailPane
 
 
@@ -45,8 +46,4 @@ class DetailScreen(ModalScreen[None]):
         if not link:
             self.notify("This item has no link.", severity="warning", timeout=3)
             return
-        from .dashboard import Dashboard
-
-        for screen in self.app.screen_stack:
-            if isinstance(screen, Dashboard):
-                screen.open_link(link)
+        self.post_message(OpenLink(link))

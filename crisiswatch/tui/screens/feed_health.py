@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import tzinfo
 from functools import partial
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -22,11 +22,9 @@ from textual.widgets import DataTable, Footer, Static
 from ...redact import redact_text, redact_url
 from ...store import Store
 from ...termsafe import one_line
+from ..context import UIContext
 from ..format import age, local_time, until
-from ..messages import StoreChanged
-
-if TYPE_CHECKING:
-    from ..app import CrisiswatchApp
+from ..messages import PollRequested, StoreChanged, StoreWritten
 
 
 def feed_status(feed: dict[str, Any]) -> str:
@@ -40,7 +38,6 @@ def feed_status(feed: dict[str, Any]) -> str:
 
 
 class FeedHealthScreen(Screen[None]):
-    app: CrisiswatchApp  # type: ignore[assignment]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "feed-health--gone", "feed-health--failing", "feed-health--pending", "feed-health--ok", "feed-health--error",
@@ -51,9 +48,10 @@ class FeedHealthScreen(Screen[None]):
         Binding("r", "poll_now", "Poll now"),
     ]
 
-    def __init__(self, tz: tzinfo | None) -> None:
+    def __init__(self, ctx: UIContext) -> None:
         super().__init__()
-        self.tz = tz
+        self.ctx = ctx
+        self.tz: tzinfo | None = ctx.tz
         self.feeds: list[dict[str, Any]] = []
         self._reload_timer: Timer | None = None
 
@@ -79,12 +77,12 @@ class FeedHealthScreen(Screen[None]):
         self.run_worker(self._reload, group="feeds", exclusive=True, exit_on_error=False)
 
     async def _reload(self) -> None:
-        self.feeds = await self.app.db.call(Store.feeds)
+        self.feeds = await self.ctx.db.call(Store.feeds)
         self._fill()
 
     def _fill(self) -> None:
         table = self.query_one(DataTable)
-        now = self.app.clock()
+        now = self.ctx.clock()
         cursor = table.cursor_row
         table.clear()
         for feed in self.feeds:
@@ -157,11 +155,11 @@ class FeedHealthScreen(Screen[None]):
         if not was_down:
             self.notify(f"{name} is not failing; nothing to re-enable.", markup=False, timeout=3)
             return
-        await self.app.db.call(Store.reenable_feed, name)
+        await self.ctx.db.call(Store.reenable_feed, name)
         self.notify(f"{name} will be polled at the next cycle.", title="Re-enabled", markup=False)
-        self.app.request_poll(quiet=True)
+        self.post_message(PollRequested(quiet=True))
         self.reload()
-        await self.app.check_store()
+        self.post_message(StoreWritten())
 
     def action_poll_now(self) -> None:
-        self.app.request_poll()
+        self.post_message(PollRequested())

@@ -1,4 +1,9 @@
-"""The alerts pane: severity, state, age, feed, keywords and title; pinned first, then newest."""
+"""The alerts pane: unseen marker, severity, state, age, feed, keywords and title.
+
+Pinned first, then the newest story first by the item's own (clamped)
+published time — or most severe first (``t``). The age is the story's age, the
+same number the headlines pane shows for it.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +15,20 @@ from rich.style import Style
 from rich.text import Text
 
 from ...models import SEVERITIES
-from ..format import SEVERITY_LABELS, STATE_LABELS, Highlighter, first_feed
+from ...search import SearchPlan, plan
+from ..format import SEVERITY_LABELS, STATE_LABELS, UNSEEN_MARK, Highlighter, first_feed
 from ..reader import Database
 from .aged_table import AgedTable
 from .paged_table import Column
 
+SORTS = ("time", "severity")
+
 
 class AlertsTable(AgedTable):
-    """Alerts filtered by minimum severity, with dismissed ones hidden unless asked for."""
+    """Alerts filtered by minimum severity (and a search), dismissed ones hidden unless asked for."""
 
     COLUMNS: ClassVar[Sequence[Column]] = (
+        Column("seen", 1),
         Column("severity", 4),
         Column("state", 3),
         Column("age", 3, justify="right"),
@@ -27,7 +36,7 @@ class AlertsTable(AgedTable):
         Column("keywords", 16, min_table_width=100),
         Column("title", None),
     )
-    TIME_FIELD = "created"
+    TIME_FIELD = "published"
     EMPTY = "No alerts match. New ones appear here as they are stored."
 
     def __init__(self, db: Database, highlighter: Highlighter, clock: Callable[[], datetime],
@@ -35,25 +44,43 @@ class AlertsTable(AgedTable):
         super().__init__(db, highlighter, clock, fresh, id=id)
         self.min_severity = "low"
         self.show_dismissed = False
+        self.sort = "time"
+        self.query_text = ""
+        self.plan: SearchPlan = SearchPlan("")
 
     def fresh_id(self, row: dict[str, Any]) -> int | None:
         return row["id"]
 
     def view_key(self) -> Hashable:
-        return (self.min_severity, self.show_dismissed)
+        return (self.min_severity, self.show_dismissed, self.sort, self.query_text)
+
+    def _filters(self) -> dict[str, Any]:
+        return {"min_severity": self.min_severity, "show_dismissed": self.show_dismissed, "sort": self.sort,
+                "query": self.plan if self.query_text else None}
 
     def fetch_count(self, store: Any) -> int:
-        return store.count_alerts(min_severity=self.min_severity, show_dismissed=self.show_dismissed)
+        return store.count_alerts(**self._filters())
 
     def fetch(self, store: Any, offset: int, limit: int) -> list[dict[str, Any]]:
-        return store.alerts_page(offset, limit, min_severity=self.min_severity, show_dismissed=self.show_dismissed)
+        return store.alerts_page(offset, limit, **self._filters())
+
+    async def unseen_positions(self) -> list[int]:
+        """Row indexes of the unseen alerts in this view, in display order (for ``n`` / ``N``)."""
+        filters = self._filters()
+        return await self.db.call(lambda store: store.unseen_positions(**filters))
+
+    def empty_text(self) -> str:
+        return f"No alert matches “{self.query_text}”." if self.query_text else self.EMPTY
 
     def cells(self, row: dict[str, Any], columns: Sequence[Column]) -> list[Text]:
         severity = row["severity"]
         out: list[Text] = []
         for column in columns:
             key = column.key
-            if key == "severity":
+            if key == "seen":
+                unseen = row.get("seen_at") is None and row["state"] != "dismissed"
+                out.append(Text(UNSEEN_MARK if unseen else " ", style=self.style_for("unseen")))
+            elif key == "severity":
                 out.append(Text(SEVERITY_LABELS.get(severity, severity), style=self.style_for(severity)))
             elif key == "state":
                 state = row["state"]
@@ -82,7 +109,22 @@ class AlertsTable(AgedTable):
         self.reload()
         return self.min_severity
 
+    def cycle_sort(self) -> str:
+        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        self.reload()
+        return self.sort
+
     def toggle_dismissed(self) -> bool:
         self.show_dismissed = not self.show_dismissed
         self.reload()
         return self.show_dismissed
+
+    def search(self, text: str) -> None:
+        """Filter to the alerts a search finds (the same search as the headlines pane)."""
+        text = text.strip()
+        if text != self.query_text:
+            self.query_text = text
+            self.plan = plan(text, self.highlighter.matcher())
+            self.cursor_row = 0
+            self.scroll_to(y=0, animate=False, immediate=True)
+            self.reload()

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Sparkline, Static
 
-from ..format import age
+from ..format import UNSEEN_MARK, age
 
 
 class StatusHeader(Horizontal):
@@ -65,12 +65,16 @@ class StatusHeader(Horizontal):
         last = s.get("last_poll")
         poll = f"poll {age(last, self.clock())} ago" if last else ("no poll yet" if self.polling else "polling off")
         failing = s.get("feeds_failing", 0)
+        off = s.get("feeds_disabled", 0)
+        unseen = s.get("alerts_unseen", 0)
         text = Text.assemble(
             (poll, muted), (" · ", muted),
             (f"feeds {s.get('feeds_ok', 0)}/{s.get('feeds', 0)} ok", self._style("ok")),
             *([(" ", ""), (f"{failing} failing", self._style("bad"))] if failing else []),
+            *([(f" ({off} off)", muted)] if off else []),
             (" · ", muted),
-            (f"{s.get('alerts_new', 0)} new", self._style("new")), (" ", ""),
+            (f"{UNSEEN_MARK} {unseen} unseen" if unseen else "all seen", self._style("new" if unseen else "muted")),
+            (" · ", muted),
             (f"{s.get('alerts_pinned', 0)} pinned", self._style("pinned")),
             no_wrap=True, end="",
         )

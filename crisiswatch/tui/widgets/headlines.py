@@ -1,4 +1,4 @@
-"""The headlines pane: every item, newest first, or full-text search results."""
+"""The headlines pane: every item, newest first, or the results of a search."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from rich.style import Style
 from rich.text import Text
 
+from ...search import SearchPlan, plan
 from ...termsafe import one_line
 from ..format import SEVERITY_LABELS, Highlighter
 from ..reader import Database
@@ -17,7 +18,7 @@ from .paged_table import Column
 
 
 class Headlines(AgedTable):
-    """Items newest first; ``query`` switches to FTS5 search over titles and summaries."""
+    """Items newest first; a query switches to search (keywords through the matcher, words through FTS5)."""
 
     COLUMNS: ClassVar[Sequence[Column]] = (
         Column("age", 3, justify="right"),
@@ -32,6 +33,11 @@ class Headlines(AgedTable):
                  fresh: dict[int, float], *, id: str | None = None) -> None:
         super().__init__(db, highlighter, clock, fresh, id=id)
         self.query_text = ""
+        self.plan: SearchPlan = SearchPlan("")
+
+    @property
+    def search_hint(self) -> str:
+        return self.plan.hint
 
     def fresh_id(self, row: dict[str, Any]) -> int | None:
         return row.get("alert_id")
@@ -41,16 +47,19 @@ class Headlines(AgedTable):
 
     def fetch_count(self, store: Any) -> int:
         if self.query_text:
-            return store.count_search(self.query_text)
+            return store.count_search(self.plan)
         return store.count_items()
 
     def fetch(self, store: Any, offset: int, limit: int) -> list[dict[str, Any]]:
-        return store.items_page(offset, limit, query=self.query_text or None)
+        if self.query_text:
+            return store.search_items(self.plan, offset, limit)
+        return store.items_page(offset, limit)
 
     def search(self, text: str) -> None:
         text = text.strip()
         if text != self.query_text:
             self.query_text = text
+            self.plan = plan(text, self.highlighter.matcher())
             self.cursor_row = 0
             self.scroll_to(y=0, animate=False, immediate=True)
             self.reload()

@@ -13,6 +13,8 @@ the row it was on, not the index.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -27,6 +29,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 
 from ..reader import Database
 
@@ -62,6 +65,21 @@ def set_virtual_height(view: ScrollView, rows: int) -> None:
     view.set_reactive(ScrollView.virtual_size, size)
     view._scroll_update(size)
     view.refresh()
+
+
+def translucent_style(widget: Widget, component: str) -> Style:
+    """A component class's partial Rich style, with a translucent background blended in.
+
+    Rich styles carry no alpha, so ``background: $warning 15%`` on a component
+    class would come out as the solid colour (fresh rows were painted solid
+    orange, hiding the orange keyword highlights on them). The colour is
+    composited over the widget's own background, which is what the stylesheet means.
+    """
+    style = widget.get_component_rich_style(component, partial=True)
+    background = widget.get_component_styles(component).background
+    if 0 < background.a < 1:
+        style += Style(bgcolor=(widget.background_colors[1] + background).rich_color)
+    return style
 
 
 class BaseStyleCache(ScrollView):
@@ -119,6 +137,7 @@ class PagedTable(BaseStyleCache, can_focus=True):
         "paged-table--pinned",
         "paged-table--muted",
         "paged-table--empty",
+        "paged-table--unseen",
     }
 
     COLUMNS: ClassVar[Sequence[Column]] = ()
@@ -145,6 +164,13 @@ class PagedTable(BaseStyleCache, can_focus=True):
 
     class Selected(Highlighted):
         """Enter (or a click on the highlighted row) on ``row``."""
+
+    class CursorMoved(Highlighted):
+        """The *user* moved the cursor onto ``row`` (a key or a click), not a reload or a follow.
+
+        Only this counts as looking at a row: the cursor that follows new arrivals
+        by itself, or a list that scrolled, must leave them unseen.
+        """
 
     class Loaded(Message):
         """A reload finished; ``row_count`` is current."""
@@ -351,10 +377,10 @@ class PagedTable(BaseStyleCache, can_focus=True):
         """A component class's style, cached until the CSS or theme changes."""
         style = self._styles.get(name)
         if style is None:
-            style = self._styles[name] = self.get_component_rich_style(f"paged-table--{name}", partial=True)
+            style = self._styles[name] = translucent_style(self, f"paged-table--{name}")
         return style
 
-    def layout(self, width: int) -> list[tuple[Column, int]]:
+    def column_layout(self, width: int) -> list[tuple[Column, int]]:
         """Column widths for a table this wide (the flexible column takes the rest); cached per width."""
         cached = self._layouts.get(width)
         if cached is None:
@@ -416,7 +442,7 @@ class PagedTable(BaseStyleCache, can_focus=True):
         slot = None
         if self.VOLATILE is not None:
             x = 0
-            for column, col_width in self.layout(width):
+            for column, col_width in self.column_layout(width):
                 if column.key == self.VOLATILE:
                     slot = (x, col_width, column)
                     break
@@ -452,7 +478,7 @@ class PagedTable(BaseStyleCache, can_focus=True):
 
     def _render_row(self, row: dict[str, Any], width: int, is_cursor: bool, base: Style,
                     blank: str | None = None) -> Strip:
-        columns = self.layout(width)
+        columns = self.column_layout(width)
         line = Text(no_wrap=True, end="")
         for n, ((column, col_width), cell) in enumerate(zip(columns, self.cells(row, [c for c, _ in columns]),
                                                              strict=True)):
@@ -492,23 +518,46 @@ class PagedTable(BaseStyleCache, can_focus=True):
         if self.row_count:
             self.cursor_row = max(0, min(self.row_count - 1, index))
 
+    def user_move(self, index: int) -> None:
+        """Move the cursor for the user (keys, clicks): tells the screen with ``CursorMoved``."""
+        self.move_cursor(index)
+        if self.row_count:
+            self.run_worker(partial(self._moved, self.cursor_row), group=f"moved-{id(self)}", exclusive=True,
+                            exit_on_error=False)
+
+    async def _moved(self, index: int) -> None:
+        row = await self.wait_for_row(index)
+        if row is not None and index == self.cursor_row:
+            self.post_message(self.CursorMoved(self, row))
+
+    async def wait_for_row(self, index: int, timeout: float = 2.0) -> dict[str, Any] | None:
+        """The row at ``index`` once its page has arrived (a jump far down may need a read)."""
+        row = self.row_at(index)
+        if row is None and 0 <= index < self.row_count:
+            self._request(index // PAGE)
+            deadline = time.monotonic() + timeout
+            while row is None and time.monotonic() < deadline and index < self.row_count:
+                await asyncio.sleep(0.01)
+                row = self.row_at(index)
+        return row
+
     def action_cursor_up(self) -> None:
-        self.move_cursor(self.cursor_row - 1)
+        self.user_move(self.cursor_row - 1)
 
     def action_cursor_down(self) -> None:
-        self.move_cursor(self.cursor_row + 1)
+        self.user_move(self.cursor_row + 1)
 
     def action_page_up(self) -> None:
-        self.move_cursor(self.cursor_row - max(1, self.scrollable_content_region.height - 1))
+        self.user_move(self.cursor_row - max(1, self.scrollable_content_region.height - 1))
 
     def action_page_down(self) -> None:
-        self.move_cursor(self.cursor_row + max(1, self.scrollable_content_region.height - 1))
+        self.user_move(self.cursor_row + max(1, self.scrollable_content_region.height - 1))
 
     def action_first(self) -> None:
-        self.move_cursor(0)
+        self.user_move(0)
 
     def action_last(self) -> None:
-        self.move_cursor(self.row_count - 1)
+        self.user_move(self.row_count - 1)
 
     def action_select(self) -> None:
         row = self.cursor
@@ -523,7 +572,7 @@ class PagedTable(BaseStyleCache, can_focus=True):
         if 0 <= index < self.row_count:
             if index == self.cursor_row and event.chain >= 2:
                 self.action_select()
-            self.cursor_row = index
+            self.user_move(index)
 
     def on_focus(self) -> None:
         self.refresh()
