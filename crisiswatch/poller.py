@@ -88,7 +88,7 @@ class Hold:
     reason: str
 
     def line(self) -> str:
-        when = "until re-enabled (f, then e, in the dashboard)" if self.until is None \
+        when = "until re-enabled (crisiswatch feeds enable NAME; f, then e, in the dashboard)" if self.until is None \
             else f"until {iso(self.until)}"
         return f"{self.name}: held off {when} — {self.reason}"
 

@@ -421,3 +421,28 @@ def test_a_feed_with_a_short_interval_is_held_no_longer_than_its_interval(fault_
         holds.append((until - from_iso(row["last_fetch"])).total_seconds())
         at = until + timedelta(seconds=1)
     assert holds == [2.0, 4.0, 8.0]
+
+
+def test_feeds_enable_lets_a_cron_user_poll_a_gone_feed_again(fault_server: FaultServer, tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    gone, limited = "/status?code=410&case=enable", "/ratelimit?code=429&retry=3600&case=enable"
+    cfg = write_config(tmp_path / "feeds.toml", [("Gone wire", fault_server.url(gone)),
+                                                 ("limited", fault_server.url(limited))])
+    db = tmp_path / "cw.db"
+    argv = ["--config", str(cfg), "--db", str(db)]
+    assert main([*argv, "feeds", "enable", "gone wire"]) == 0
+    assert "has never been polled" in capsys.readouterr().out
+    assert main([*argv, "poll", "--once"]) == 0
+    assert main([*argv, "poll", "--once"]) == 0
+    assert len(fault_server.requests_to(gone)) == 1
+    capsys.readouterr()
+    assert main([*argv, "feeds", "enable", "GONE WIRE"]) == 0
+    assert "re-enabled 'Gone wire': the next poll fetches it" in capsys.readouterr().out
+    assert main([*argv, "feeds", "enable", "limited"]) == 0
+    until = feed_row(db, "limited")["hold_until"]
+    assert f"Retry-After still holds it until {until}" in capsys.readouterr().out
+    assert main([*argv, "poll", "--once"]) == 0
+    assert len(fault_server.requests_to(gone)) == 2 and len(fault_server.requests_to(limited)) == 1
+    assert "feed_reenabled" in event_kinds(db, "Gone wire")
+    assert main([*argv, "feeds", "enable", "nope"]) == 2
+    assert "no feed named 'nope'" in capsys.readouterr().err

@@ -75,3 +75,20 @@ def test_html_to_text_is_a_parser_not_a_regex() -> None:
     """Attribute values may hold ">" and "<"; only the parser knows where the tag ends."""
     assert html_to_text('<img alt="a > b" src="x">KFOR').strip() == "KFOR"
     assert html_to_text('<a title="<b>">KFOR</a>') == "KFOR"
+
+
+def test_unclosed_comments_and_cdata_read_as_html5_does() -> None:
+    assert plain_text("KFOR <!-- an unclosed comment runs to the end <b>x</b>") == "KFOR"
+    assert plain_text("a <![CDATA[ unclosed > b") == "a b"
+    assert plain_text("<!---->x<!-->y") == "xy"
+
+
+@pytest.mark.parametrize("opener", ["<!--", "<![CDATA[", "<", "<a", "<!x", "<?x", '<a title="'])
+def test_hostile_openers_cost_linear_time(opener: str) -> None:
+    """64 K characters of openers: html.parser alone needs seconds for unclosed comments (quadratic)."""
+    import time
+
+    text = opener * (64_000 // len(opener))
+    start = time.process_time()  # CPU, so a loaded machine does not fail it
+    plain_text(text, max_len=4000)
+    assert time.process_time() - start < 2.0

@@ -73,6 +73,17 @@ def register(sub: argparse._SubParsersAction, formatter_class: type[argparse.Hel
     a.set_defaults(handler=run_remove)
 
     a = actions.add_parser(
+        "enable", help="poll a feed again that answered 410 Gone or is backing off", formatter_class=formatter_class,
+        description="A feed whose server answered 410 Gone is not polled again until you say so, and one "
+        "that kept failing waits out its error backoff (poll --once included). This clears both, in the "
+        "database, so the next poll fetches it (the dashboard's f, then e, does the same). A Retry-After "
+        "the server sent still holds: it ends on its own, within a day.",
+        epilog="examples:\n  crisiswatch feeds enable \"Kosovo Online\"\n  crisiswatch poll --once -v",
+    )
+    a.add_argument("name", metavar="NAME", help="the feed's name (case does not matter)")
+    a.set_defaults(handler=run_enable)
+
+    a = actions.add_parser(
         "import", help="add the feeds of an OPML file", formatter_class=formatter_class,
         description="Add every feed of an OPML 1.0/2.0 file (as exported by Feedly, Inoreader, NetNewsWire, "
         "Thunderbird…). Feeds already present (same URL) are skipped; a name already taken by another URL "
@@ -270,6 +281,35 @@ def run_remove(ctx: Context) -> int:
     label = removed.name if removed else name
     print(f"removed {_shown(label)!r} from {_shown(ctx.config_path)} (its stored items and alerts stay in the "
           "database)")
+    return 0
+
+
+def run_enable(ctx: Context) -> int:
+    """Clear a feed's 410 and error backoff in the database (``Store.reenable_feed``)."""
+    from ..models import iso, utcnow
+    from ..poller import hold_of
+
+    name = ctx.args.name.strip()
+    feed = next((f for f in ctx.config.feeds if f.name.casefold() == name.casefold()), None)
+    if feed is None:
+        raise CrisiswatchError(f"no feed named {_shown(name)!r} in {_shown(ctx.config_path)} "
+                               "(see `crisiswatch feeds list`)", 2)
+    if not ctx.db_path.exists():
+        print(f"{_shown(feed.name)!r} has never been polled ({_shown(ctx.db_path)} does not exist yet); "
+              "nothing to re-enable")
+        return 0
+    store = ctx.open_store()
+    try:
+        store.sync_feeds(ctx.config.feeds)
+        store.reenable_feed(feed.name)
+        row = next((r for r in store.feeds() if r["name"] == feed.name), None)
+    finally:
+        store.close()
+    hold = hold_of(row, utcnow()) if row is not None else None
+    if hold is not None and hold.until is not None:
+        print(f"re-enabled {_shown(feed.name)!r}; its server's Retry-After still holds it until {iso(hold.until)}")
+    else:
+        print(f"re-enabled {_shown(feed.name)!r}: the next poll fetches it")
     return 0
 
 
