@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["control_problem", "multi_line", "one_line", "unsafe_char", "url_problem"]
+__all__ = ["control_problem", "json_escape_controls", "multi_line", "one_line", "unsafe_char", "url_problem"]
 
 _ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]?|\][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?|[@-Z\\-_])"
                      r"|[\x9b][0-?]*[ -/]*[@-~]?|[\x9d\x90\x98\x9e\x9f][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?")
@@ -64,6 +64,20 @@ def multi_line(value: object) -> str:
     if text.isprintable():
         return text
     return _filter(text, keep_newlines=True)
+
+
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]")
+
+
+def json_escape_controls(encoded: str) -> str:
+    """JSON text with every character a terminal could act on written as ``\\uXXXX``: same data, inert bytes.
+
+    ``json.dumps(ensure_ascii=False)`` escapes only C0 controls; C1 (U+009B CSI,
+    U+009D OSC), bidi overrides and line separators would reach the terminal raw.
+    """
+    if encoded.isascii():
+        return encoded
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", encoded)
 
 
 def url_problem(url: str) -> str | None:

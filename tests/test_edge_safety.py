@@ -234,3 +234,27 @@ def test_tui_event_log_and_feed_health_show_no_controls_or_secrets() -> None:
                                "title": None, "detail": "permanent redirect: http://a:hunter2@x.org/\x9b2J"})
     assert_clean(text.plain)
     assert "***@x.org" in text.plain
+
+
+def test_keywords_list_is_inert(tmp_path: Path, capsys) -> None:
+    cfg = tmp_path / "feeds.toml"
+    cfg.write_text('[[keywords]]\nterm = "Vu\\u009b2Jčić"\naliases = ["x\\u202ey", "a\\u001b]0;t\\u0007b"]\n',
+                   encoding="utf-8")
+    assert main(["--config", str(cfg), "keywords", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "Vučić" in out.replace("2J", "")
+    assert_clean(out)
+
+
+def test_match_json_lines_carry_controls_only_as_escapes(tmp_path: Path, monkeypatch, capsys) -> None:
+    import io
+    import json
+
+    cfg = tmp_path / "feeds.toml"
+    cfg.write_text('[[keywords]]\nterm = "KFOR"\n', encoding="utf-8")
+    line = "KFOR \x9b2J at \u202eJarinje\u2028"
+    monkeypatch.setattr("sys.stdin", io.StringIO(line + "\n"))
+    assert main(["--config", str(cfg), "match"]) == 0
+    out = capsys.readouterr().out
+    assert_clean(out.rstrip("\n"))
+    assert json.loads(out)["text"] == line  # the data itself is unchanged

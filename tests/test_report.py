@@ -403,3 +403,55 @@ def test_timeline_stops_at_its_limit_and_counts_the_rest(db: Path, monkeypatch: 
     assert len(full) == 19  # 9 new alerts, 5 surges, a pin, a dismissal, 3 feed changes
     assert report.timeline == full[:10]
     assert report.timeline_omitted == {"other": 9}
+
+
+# -- from the dashboard --------------------------------------------------------------------------
+async def test_the_dashboard_key_writes_the_report_and_says_where(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import time as clock
+
+    import tui_data
+
+    from crisiswatch.tui.app import CrisiswatchApp
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    data = tui_data.build(tmp_path / "t.db")
+    app = CrisiswatchApp(data.config, data.path, poll=False, clock=lambda: tui_data.NOW)
+    sent: list[tuple[str, str]] = []
+    shown = app.notify
+
+    def notify(message: str, *, title: str = "", **kwargs: object) -> None:
+        sent.append((title, message))
+        shown(message, title=title, **kwargs)  # type: ignore[arg-type]
+
+    app.notify = notify  # type: ignore[method-assign]
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert "Report (R)" in [c.title for c in app.get_system_commands(app.screen)]  # the palette
+        await pilot.press("R")
+        started = clock.monotonic()
+        while app.report_count == 0:
+            assert clock.monotonic() - started < 10, "no report written"
+            await pilot.pause(0.02)
+    target = tmp_path / "xdg" / "crisiswatch" / "exports" / "report-20261125-120000.html"
+    assert [(t, m) for t, m in sent if t.startswith("Report written")] == [(sent[-1][0], str(target))]
+    page = _Page()
+    page.feed(target.read_text(encoding="utf-8"))
+    assert [a["id"] for t, a in page.tags if t == "section"][:2] == ["coverage", "headline"]
+    text = "".join(page.text)
+    assert "Roadblock lifted near Jarinje after talks with KFOR" in text  # the pinned story
+    assert "2026-11-24 12:00Z → 2026-11-25 12:00Z" in text
+    with Store.open(data.path, readonly=True) as store:
+        exports = [e for e in store.events_tail(50) if e["kind"] == "export"]
+    assert exports and str(target) in exports[-1]["detail"]
+
+
+def test_the_report_key_is_documented() -> None:
+    from textual.binding import Binding
+
+    from crisiswatch.tui.screens.dashboard import Dashboard
+
+    binding = next(b for b in Dashboard.BINDINGS if isinstance(b, Binding) and b.action == "report")
+    assert binding.key == "R"
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert "| `R` |" in readme

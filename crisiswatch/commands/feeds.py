@@ -118,8 +118,14 @@ def _help(parser: argparse.ArgumentParser) -> Callable[[Context], int]:
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], out: TextIO | None = None) -> None:
-    """A plain aligned table; the last column is never padded or cut, so URLs stay copyable."""
+    """A plain aligned table; the last column is never padded or cut, so URLs stay copyable.
+
+    Every cell is config text: it passes the terminal-safety filter here (callers still redact URLs).
+    """
+    from ..termsafe import one_line
+
     out = out or sys.stdout
+    rows = [[one_line(cell) for cell in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in rows:
         for i, cell in enumerate(row[:-1]):

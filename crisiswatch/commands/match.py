@@ -53,6 +53,7 @@ def register(sub: Any, formatter_class: type[argparse.HelpFormatter]) -> None:
 def run(ctx: Context) -> int:
     """Stream stdin to stdout; one output line per input line, in order, flushed."""
     from ..match import Matcher
+    from ..termsafe import json_escape_controls
 
     matcher = Matcher.from_config(ctx.config)
     explain = bool(getattr(ctx.args, "explain", False))
@@ -76,7 +77,8 @@ def run(ctx: Context) -> int:
                 if explain:
                     row["explain"] = matcher.explain(hit)
                 rows.append(row)
-            out.write(json.dumps({"text": line, "hits": rows}, ensure_ascii=False, indent=indent) + "\n")
+            out.write(json_escape_controls(json.dumps({"text": line, "hits": rows}, ensure_ascii=False,
+                                                      indent=indent)) + "\n")
             out.flush()
     except BrokenPipeError:
         # Downstream closed (``| head``): done, not an error. Point stdout at devnull

@@ -1,4 +1,4 @@
-"""Side effects that are not database writes: opening links, choosing export paths."""
+"""Side effects that are not database writes: opening links, choosing export and report paths."""
 
 from __future__ import annotations
 
@@ -14,6 +14,11 @@ from ..locations import exports_dir
 def default_export_path(now: datetime) -> Path:
     """``<data dir>/exports/events-20261125-120000.csv``: timestamped so exports never overwrite."""
     return exports_dir() / f"events-{now.strftime('%Y%m%d-%H%M%S')}.csv"
+
+
+def default_report_path(now: datetime) -> Path:
+    """``<data dir>/exports/report-20261125-120000.html``: timestamped, beside the event-log exports."""
+    return exports_dir() / f"report-{now.strftime('%Y%m%d-%H%M%S')}.html"
 
 
 def browser_available() -> bool:

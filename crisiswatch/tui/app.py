@@ -43,6 +43,7 @@ from .actions import (
     clipboard_note,
     copy_to_tmux_buffer,
     default_export_path,
+    default_report_path,
     open_in_browser,
 )
 from .context import UIContext
@@ -52,6 +53,7 @@ from .messages import (
     ExportRequested,
     OpenLink,
     PollRequested,
+    ReportRequested,
     ShowDetail,
     ShowEvent,
     ShowFeeds,
@@ -160,6 +162,7 @@ class CrisiswatchApp(App[int]):
         self._poll_loop: asyncio.AbstractEventLoop | None = None
         self._poll_task: asyncio.Task[Any] | None = None
         self.export_count = 0
+        self.report_count = 0
         self.last_key = 0.0
         self._stopping = threading.Event()
         if poll:
@@ -348,6 +351,10 @@ class CrisiswatchApp(App[int]):
         if path:
             self.export_events(path)
 
+    @on(ReportRequested)
+    def _report_requested(self, message: ReportRequested) -> None:
+        self.write_report()
+
     @on(ShowDetail)
     def _show_detail(self, message: ShowDetail) -> None:
         self.push_screen(DetailScreen(message.item, self.highlighter, self.tz))
@@ -459,6 +466,33 @@ class CrisiswatchApp(App[int]):
         self.call_from_thread(self.notify, shown,
                               title=f"Exported {rows} events ({time.monotonic() - started:.1f}s)", markup=False,
                               timeout=10)
+
+
+    # -- situation report ------------------------------------------------------------------------------------
+    @work(thread=True, group="report", exit_on_error=False)
+    def write_report(self) -> None:
+        """The last 24 h as HTML (``crisiswatch report``), from a separate read-only connection."""
+        from ..outfile import OutputError, output_label, write_output
+        from ..report import Period, PeriodError, load_zone, make_report, render
+
+        now = self.clock()
+        target = default_report_path(now.astimezone(self.tz))
+        started = time.monotonic()
+        try:
+            period = Period.resolve(None, None, now=now, zone=load_zone(self.config.settings.timezone))
+            with Store.open(self.db_path, readonly=True) as store:
+                text = render(make_report(store, period, now=now), "html")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_output(target, text)
+        except (OSError, StoreError, OutputError, PeriodError) as exc:
+            self.call_from_thread(self.notify, str(getattr(exc, "strerror", None) or exc),
+                                  title="Report failed", severity="error", markup=False)
+            return
+        shown = output_label(target)
+        self.db.call_sync(Store.add_event, "export", detail=f"report: the last 24 h as HTML to {shown}")
+        self.report_count += 1
+        self.call_from_thread(self.notify, shown, title=f"Report written ({time.monotonic() - started:.1f}s)",
+                              markup=False, timeout=10)
 
 
 def run_app(config: Config, db_path: Path | str, poll: bool = True) -> int:

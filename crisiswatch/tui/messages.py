@@ -56,6 +56,10 @@ class ExportRequested(Request):
         self.path = path
 
 
+class ReportRequested(Request):
+    """Write the situation report of the last 24 h (HTML) to the exports folder (``R``)."""
+
+
 class OpenLink(Request):
     """Open ``url`` in a browser, or say honestly where it went when no browser can open here."""
 

@@ -27,6 +27,7 @@ from ..messages import (
     ExportRequested,
     OpenLink,
     PollRequested,
+    ReportRequested,
     ShowDetail,
     ShowEvent,
     ShowFeeds,
@@ -76,6 +77,8 @@ DASHBOARD_KEYS: tuple[Binding, ...] = (
             tooltip="Restore the last dismissed alert; press again to go further back"),
     Binding("r", "poll_now", "Poll now", show=False, tooltip="Poll every feed now"),
     Binding("e", "export", "Export log", show=False, tooltip="Export the whole event log to a CSV file"),
+    Binding("R", "report", "Report", key_display="R", show=False,
+            tooltip="Write the situation report of the last 24 h as HTML (a toast gives the path)"),
     Binding("f", "feeds", "Feeds", show=False,
             tooltip="Feed health: last success, last error and why, next poll; re-enable gone feeds"),
     Binding("s", "cycle_severity", "Min severity", show=False,
@@ -512,6 +515,9 @@ class Dashboard(Screen[None]):
 
     def action_export(self) -> None:
         self.post_message(ExportRequested())
+
+    def action_report(self) -> None:
+        self.post_message(ReportRequested())
 
     def action_feeds(self) -> None:
         self.post_message(ShowFeeds())
