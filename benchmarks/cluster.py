@@ -4,6 +4,7 @@
     python benchmarks/cluster.py --data tests/data/stories_probe.jsonl
     python benchmarks/cluster.py --data held_out.jsonl --config feeds.toml --explain
     python benchmarks/cluster.py --copies 20                      # cost with many open stories
+    python benchmarks/cluster.py --scale 1000                     # the write path of a 1,000-feed cold poll
 
 The set is JSON Lines, one headline a line: ``{"story": "s01", "feed": "KoSSev",
 "published": "2026-11-25T05:40:00Z", "title": "…"}`` (``lang`` optional, shown
@@ -41,8 +42,10 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from crisiswatch.config import Config, Feed, load_config
+from crisiswatch.fold import fold as fold_text
 from crisiswatch.match import Matcher
 from crisiswatch.models import Assessment, FetchResult, ParsedFeed, ParsedItem, from_iso, iso
 from crisiswatch.store import Store, StoryPolicy
@@ -160,6 +163,63 @@ def run(rows: Sequence[dict[str, Any]], cfg: Config, *, clustering: bool, copies
     return clusters, recording, timer.seconds, len(order), db
 
 
+def scale(feeds: int, repeat: int) -> None:
+    """The store's write path of a cold poll of ``feeds`` generated feeds (benchmarks/common.py, 50 items
+    each, the scale benchmark's feeds and keywords), with and without clustering: CPU seconds of
+    ``record_results`` in batches of 32 feeds, as the poller's writer thread runs it."""
+    import statistics as stats
+
+    import common
+
+    from crisiswatch.config import Keyword, Settings
+    from crisiswatch.parse import parse_feed
+
+    keywords = [Keyword(t, a, sev) for t, a, sev in common.KEYWORDS]
+    matcher = Matcher(keywords)
+    when = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    parsed = []
+    for n in range(feeds):
+        feed = parse_feed(common.render_feed(n, 50, atom=n % 5 == 4), content_type="application/rss+xml",
+                          url=f"https://outlet{n:04d}.example.org/feed", fetched_at=when)
+        assessments = []
+        for item in feed.items:
+            v = matcher.assess(item.title, item.summary)
+            assessments.append(Assessment((), v.keywords, v.severity, v.rules) if v.severity else None)
+        texts = [(fold_text(i.title), fold_text(i.summary)) for i in feed.items]
+        parsed.append((feed, assessments, texts))
+    alerting = sum(a is not None for _, assessments, _ in parsed for a in assessments)
+    print(f"\nwrite path of a cold poll: {feeds} feeds x 50 items ({alerting} alerting), record_results in "
+          f"batches of 32, CPU seconds, median of {repeat}:")
+    results: dict[bool, list[tuple[float, float, int, int]]] = {False: [], True: []}
+    for r in range(repeat):
+        for clustering in ((False, True) if r % 2 == 0 else (True, False)):  # interleaved, alternating order
+            policy = replace(StoryPolicy.from_settings(Settings(), keywords), clustering=clustering)
+            db = Path(tempfile.mkdtemp(prefix="cw-cluster-scale-")) / "scale.db"
+            store = Store.open(db)
+            ids = store.sync_feeds([Feed(f"feed {n:04d}", f"https://outlet{n:04d}.example.org/feed")
+                                    for n in range(feeds)])
+            calls = [((ids[f"feed {n:04d}"], FetchResult("https://x.example/", status=200), feed, assessments),
+                      {"settings": policy, "next_poll": when, "now": when, "search_texts": texts})
+                     for n, (feed, assessments, texts) in enumerate(parsed)]
+            with Timer() as timer:
+                started = time.process_time()
+                for i in range(0, len(calls), 32):
+                    store.record_results(calls[i:i + 32])
+                spent = time.process_time() - started
+            alerts = store.conn.execute("SELECT count(*) FROM alerts").fetchone()[0]
+            members = store.conn.execute("SELECT count(*) FROM story_members").fetchone()[0]
+            store.close()
+            results[clustering].append((spent, timer.seconds, alerts, members))
+    for clustering in (False, True):
+        runs = results[clustering]
+        spent = stats.median(r[0] for r in runs)
+        grouping = stats.median(r[1] for r in runs)
+        label = "keys + clustering" if clustering else "story keys only"
+        print(f"  {label:<18} {spent:6.2f} s ({spent / (feeds * 50) * 1e6:5.0f} µs/item; runs "
+              + ", ".join(f"{r[0]:.2f}" for r in runs) + f"); alerts {runs[0][2]}"
+              + (f"; clustering step {grouping:5.2f} s over {runs[0][3]} items clustered" if clustering else ""))
+
+
 def explain(db: Path, rows: Sequence[dict[str, Any]]) -> None:
     """Each alert with its items and why each joined (the alert_grouped events and story_members)."""
     by_key = {f"{r['id']}-0": r for r in rows}
@@ -184,7 +244,12 @@ def main() -> int:
     parser.add_argument("--copies", type=int, default=1, help="load N copies of the set for the cost figures")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per mode (median reported)")
     parser.add_argument("--explain", action="store_true", help="print every alert, its items and why they joined")
+    parser.add_argument("--scale", type=int, metavar="FEEDS",
+                        help="only time the store's write path of a cold poll of FEEDS generated feeds")
     args = parser.parse_args()
+    if args.scale:
+        scale(args.scale, args.repeat)
+        return 0
     rows = load_rows(args.data)
     cfg = load_config(args.config)
     gold = {r["id"]: r["story"] for r in rows}

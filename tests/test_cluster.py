@@ -162,7 +162,7 @@ def test_event_lexicon_reads_inflections_in_both_scripts() -> None:
 def test_the_lexicon_is_bounded_and_covers_every_language() -> None:
     for cls, by_lang in EVENT_LEXICON.items():
         assert set(by_lang) == {"en", "sr", "sq"}, cls
-        assert all(len(patterns) <= 40 for patterns in by_lang.values()), cls
+        assert all(len(patterns) <= 50 for patterns in by_lang.values()), cls
     for a, b in OPPOSITES:
         assert a in EVENT_LEXICON and b in EVENT_LEXICON
 
@@ -293,7 +293,8 @@ def test_the_dev_set_is_what_the_issue_asks_for() -> None:
     assert all(len(f) == len(set(f)) for f in by_story.values())  # one headline per outlet per story
 
 
-@pytest.mark.parametrize("name", ["stories_dev.jsonl", "stories_probe.jsonl"])
+@pytest.mark.parametrize("name", ["stories_dev.jsonl", "stories_probe.jsonl", "stories_probe2.jsonl",
+                                  "stories_probe3.jsonl"])
 def test_benchmark_figures_on_the_labelled_sets(name: str) -> None:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
@@ -346,3 +347,34 @@ def test_a_place_no_keyword_knows_still_tells_stories_apart(clusterer: Clusterer
     assert same(clusterer, "KFOR patrol attacked near Rudare", "Napadnuta patrola KFOR-a kod Rudara")
     assert clusterer.features("Incident u Kosovskoj Mitrovici").elsewhere == frozenset()  # part of a known name
     assert clusterer.features("Serbs Rally In Zvečan Against New Mayor").elsewhere == frozenset()  # Title Case
+
+
+def test_what_makes_a_headline_a_statement(clusterer: Clusterer) -> None:
+    assert clusterer.features("Kurti: Serbia po nxit tensionet në veri").speaker  # a name, then a colon
+    assert not clusterer.features("Vučić sa Eskobarom: razgovor o situaciji na Kosovu").speaker  # a label
+    assert clusterer.features("EU urges calm after clashes in North Mitrovica").speaker  # the statement comes first
+    assert not clusterer.features("Escobar meets Kurti in Pristina, urges de-escalation").speaker  # a meeting
+    assert not clusterer.features("Shots heard near Banjska, police say no one was hurt").speaker  # attribution
+    assert not same(clusterer, "EU urges calm after clashes in North Mitrovica", "Sukobi u Severnoj Mitrovici, više povređenih")
+
+
+def test_one_shared_name_and_another_each_is_two_stories(clusterer: Clusterer) -> None:
+    assert not same(clusterer, "NATO allies discuss reinforcing KFOR", "КФОР појачао патроле код Јариња")
+    assert same(clusterer, "US envoy Escobar holds talks with Vučić in Belgrade", "Вучић примио америчког изасланика Ескобара")
+
+
+def test_a_hearing_is_not_the_arrest(clusterer: Clusterer) -> None:
+    assert same(clusterer, "Radoičić saslušan pred sudom u Beogradu", "Radoičić questioned by Belgrade court")
+    assert not same(clusterer, "Uhapšen Milan Radoičić", "Radoičić questioned by Belgrade court")
+
+
+def test_three_names_in_common_carry_a_headline_that_says_nothing_of_what_happened(clusterer: Clusterer) -> None:
+    assert same(clusterer, "Vučić meets Serb List officials in Belgrade", "Vučić sa predstavnicima Srpske liste u Beogradu")
+    assert not same(clusterer, "Vučić meets Serb List officials", "Vučić sa predstavnicima Srpske liste")  # two only
+
+
+def test_a_keyword_without_a_kind_takes_the_shipped_one() -> None:
+    from crisiswatch.config import Keyword
+
+    kinds = Clusterer([Keyword("Jarinje"), Keyword("KFOR"), Keyword("Somewhere new")]).kinds
+    assert kinds["Jarinje"] == "place" and kinds["KFOR"] == "actor" and kinds["Somewhere new"] == "actor"
