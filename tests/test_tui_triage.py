@@ -494,3 +494,43 @@ async def test_keys_typed_right_after_slash_go_into_the_search_box(data: tui_dat
         assert not alerts_of(app).show_dismissed  # "a" was text, not the show-dismissed key
         app.post_message(events.Key("slash", "/"))
         await wait_for(pilot, lambda: app.screen.query_one("#search", Input).value == "ibar/")
+
+
+async def test_a_fresh_row_is_tinted_not_painted_over(data: tui_data.Built) -> None:
+    """The tint is blended into the pane's background: not the solid warning colour, and every cell reads."""
+    from textual.color import Color
+
+    from crisiswatch.tui.contrast import contrast_ratio
+
+    app = make_app(data)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        tui_data.add_alert(data.path, data.config, title="Pucnjava na Jarinju, KFOR na terenu")
+        alerts = alerts_of(app)
+        await wait_for(pilot, lambda: alerts.row_count == 6 and bool(app.screen.fresh))
+        await settle(pilot)
+        warning = Color.parse(app.current_theme.warning)
+        base = alerts.background_colors[1]
+        segments = [s for s in alerts.render_line(1) if s.text.strip()]  # the fresh row (after the pinned one)
+        backgrounds = {s.style.bgcolor.get_truecolor() for s in segments if s.style and s.style.bgcolor}
+        assert backgrounds and all(bg != warning.rich_color.get_truecolor() for bg in backgrounds)
+        assert all(bg != base.rich_color.get_truecolor() for bg in backgrounds)  # but visibly tinted
+        for segment in app.screen.query_one(AlertsTable).render_line(1):
+            style = segment.style
+            if segment.text.strip() and style and style.color and style.bgcolor and not style.reverse:
+                fg, bg = style.color.get_truecolor(), style.bgcolor.get_truecolor()
+                # Before the contrast filter (that is the widget's own drawing): still at least 3:1.
+                assert contrast_ratio(tuple(fg), tuple(bg)) >= 3.0, segment
+
+
+@pytest.mark.parametrize("width", [80, 90, 100])
+async def test_toasts_reach_the_right_edge(data: tui_data.Built, width: int) -> None:
+    """No one-column gutter between a toast and the screen edge, where stale characters showed through."""
+    app = make_app(data)
+    async with app.run_test(size=(width, 24), notifications=True) as pilot:
+        await settle(pilot)
+        app.notify("https://news.example/a-very-long-link-that-does-not-wrap-nicely-at-all", title="Link")
+        await wait_for(pilot, lambda: bool(app.screen.query("Toast")))
+        await pilot.pause()
+        toast = app.screen.query_one("Toast")
+        assert toast.region.right == width, (toast.region, width)
