@@ -380,11 +380,15 @@ async def test_an_alert_stored_by_another_connection_appears_without_input(data:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         tui_data.add_alert(data.path, data.config, title="Pucnjava na Jarinju, KFOR na terenu")
-        waited = await wait_for(pilot, lambda: any(
+        # How fast it appears is measured by benchmarks/tui_latency.py; here only that it does, unasked
+        # (a generous bound: a loaded 2-core CI box can stall the watcher for seconds).
+        await wait_for(pilot, lambda: any(
             (alerts_of(app).row_at(i) or {}).get("title") == "Pucnjava na Jarinju, KFOR na terenu"
-            for i in range(alerts_of(app).row_count)), timeout=2.0)
-        assert waited < 1.5
+            for i in range(alerts_of(app).row_count)), timeout=20.0)
         await settle(pilot)
+        await wait_for(pilot, lambda: any("Pucnjava" in message for _, message in notes)
+                       and any("Pucnjava" in line.plain for line in app.screen.query_one(EventLog).lines),
+                       timeout=20.0)
         row = alerts_of(app).row_at(1)  # after the pinned one
         assert row["title"] == "Pucnjava na Jarinju, KFOR na terenu"
         assert row["id"] in app.screen.fresh  # highlighted

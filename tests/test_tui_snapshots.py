@@ -99,11 +99,18 @@ def _live(*keys: str):
         tui_data.add_alert(app.db_path, app.config, key="live-2", title="Mitrovica: roadblock at the Ibar bridge",
                            severity="medium", feed="KoSSev")
         table = app.screen.query_one(AlertsTable)
-        for _ in range(200):
-            if table.row_count == 7 and len(app.screen.fresh) == 2:
+
+        def arrived() -> bool:
+            # Rows, fresh marks and both toasts: the second toast may be batched behind TOAST_GAP (5 s of
+            # wall clock) when the watcher sees the two arrivals in separate reloads.
+            return (table.row_count == 7 and len(app.screen.fresh) == 2
+                    and len(app.screen.query("Toast")) == 2)
+
+        for _ in range(1000):  # bounded: 20 s
+            if arrived():
                 break
             await pilot.pause(0.02)
-        assert table.row_count == 7
+        assert arrived(), (table.row_count, len(app.screen.fresh), len(app.screen.query("Toast")))
         await settle(pilot)
         if keys:
             await pilot.press(*keys)
