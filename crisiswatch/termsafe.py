@@ -17,7 +17,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["control_problem", "json_escape_controls", "multi_line", "one_line", "unsafe_char", "url_problem"]
+__all__ = ["control_problem", "json_escape_controls", "multi_line", "one_line", "blank_escapes", "strip_escapes",
+           "unsafe_char", "url_problem"]
 
 _ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]?|\][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?|[@-Z\\-_])"
                      r"|[\x9b][0-?]*[ -/]*[@-~]?|[\x9d\x90\x98\x9e\x9f][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?")
@@ -27,14 +28,32 @@ _UNSAFE_CATEGORIES = frozenset(("Cc", "Cf", "Cs", "Zl", "Zp"))
 """Controls (C0, C1, DEL), format characters (bidi overrides and isolates, zero-width), surrogates, line/para separators."""
 
 
+def strip_escapes(text: str) -> str:
+    """``text`` without whole terminal escape sequences (colours, titles, cursor moves) and their parameters.
+
+    For text that is *read* rather than shown: a headline piped in from a coloured terminal log keeps
+    ``KFOR`` a word of its own instead of ``[31mKFOR``. Other characters are left for the caller.
+    """
+    if "\x1b" in text or any(c in text for c in "\x9b\x9d\x90\x98\x9e\x9f"):
+        return _ESCAPE.sub("", text)
+    return text
+
+
+def blank_escapes(text: str) -> str:
+    """``text`` with each escape sequence overwritten by as many spaces: offsets into it stay offsets into
+    ``text``, so a matcher can read the words and report positions in the original line."""
+    if "\x1b" in text or any(c in text for c in "\x9b\x9d\x90\x98\x9e\x9f"):
+        return _ESCAPE.sub(lambda m: " " * len(m.group()), text)
+    return text
+
+
 def unsafe_char(ch: str) -> bool:
     """True for a character a terminal may act on or that hides or reorders text."""
     return unicodedata.category(ch) in _UNSAFE_CATEGORIES
 
 
 def _filter(text: str, keep_newlines: bool) -> str:
-    if "\x1b" in text or any(c in text for c in "\x9b\x9d\x90\x98\x9e\x9f"):
-        text = _ESCAPE.sub("", text)
+    text = strip_escapes(text)
     text = _LINE_BREAKS.sub("\n" if keep_newlines else " ", text)
     out = []
     for ch in text:

@@ -227,6 +227,10 @@ def test_the_store_makes_one_alert_of_four_languages_and_surges_across_them(tmp_
     assert "both name Jarinje" in grouped[0]["detail"] and "both report close" in grouped[0]["detail"]
     surge = next(e for e in events if e["kind"] == "surge")
     assert "3 outlets" in surge["detail"] and "(3 outlets, 3 languages)" in grouped[1]["detail"]
+    # The event line starts with the joining feed; the detail names the story it joined, not that feed again.
+    for event in grouped:
+        assert event["detail"].startswith("joins the story first carried by KoSSev (")
+        assert event["feed"] not in event["detail"].split(";")[0]
     why = [r[0] for r in store.conn.execute("SELECT why FROM story_members ORDER BY item_id")]
     assert why[0] == "" and all(w.startswith("same story as ") for w in why[1:])
     langs = dict(store.conn.execute("SELECT f.name, af.language FROM alert_feeds af JOIN feeds f ON f.id = af.feed_id"))

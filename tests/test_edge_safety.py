@@ -258,3 +258,20 @@ def test_match_json_lines_carry_controls_only_as_escapes(tmp_path: Path, monkeyp
     out = capsys.readouterr().out
     assert_clean(out.rstrip("\n"))
     assert json.loads(out)["text"] == line  # the data itself is unchanged
+
+
+def test_match_reads_words_behind_escape_sequences(tmp_path: Path, monkeypatch, capsys) -> None:
+    """A line copied from a coloured log: ESC[31mKFOR is the word KFOR, offsets into the unchanged line."""
+    import io
+    import json
+
+    cfg = tmp_path / "feeds.toml"
+    cfg.write_text('[[keywords]]\nterm = "KFOR"\n', encoding="utf-8")
+    line = "\x1b[31mKFOR\x1b[0m na \x9b1mIbru"
+    monkeypatch.setattr("sys.stdin", io.StringIO(line + "\n"))
+    assert main(["--config", str(cfg), "match"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["text"] == line
+    assert [hit["keyword"] for hit in row["hits"]] == ["KFOR"]
+    hit = row["hits"][0]
+    assert line[hit["start"]:hit["end"]] == "KFOR"

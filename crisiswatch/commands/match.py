@@ -53,7 +53,7 @@ def register(sub: Any, formatter_class: type[argparse.HelpFormatter]) -> None:
 def run(ctx: Context) -> int:
     """Stream stdin to stdout; one output line per input line, in order, flushed."""
     from ..match import Matcher
-    from ..termsafe import json_escape_controls
+    from ..termsafe import blank_escapes, json_escape_controls
 
     matcher = Matcher.from_config(ctx.config)
     explain = bool(getattr(ctx.args, "explain", False))
@@ -72,7 +72,9 @@ def run(ctx: Context) -> int:
         for raw in stdin:
             line = raw.rstrip("\r\n")
             rows: list[dict[str, object]] = []
-            for hit in matcher.find(line):
+            # Escape sequences (a line copied from a coloured log) are not words: the matcher reads them as
+            # blanks of the same length, so hit offsets still point into the line echoed unchanged.
+            for hit in matcher.find(blank_escapes(line)):
                 row = hit.as_json()
                 if explain:
                     row["explain"] = matcher.explain(hit)

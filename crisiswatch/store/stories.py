@@ -169,8 +169,12 @@ class StoryPolicy:
         if new_feed:
             feeds = lists.join([*lists.split(feeds), feed_name])
             count += 1
-            detail = f"also carried by {feed_name} ({count} outlets"
-            detail += f", {len(lists.split(languages))} languages)" if languages else ")"
+            # The event line already starts with this feed's name: say whose story it joined instead.
+            first = lists.split(alert["feeds"])[:1]
+            detail = f"joins the story first carried by {first[0]}" if first else "joins a story"
+            detail += f" ({count} outlets"
+            n_languages = len(lists.split(languages))
+            detail += f", {n_languages} language{'s' if n_languages != 1 else ''})" if languages else ")"
             if why:
                 detail += f"; {why}"
             event("alert_grouped", now=now, feed_id=feed_id, feed=feed_name, alert_id=alert["id"],
