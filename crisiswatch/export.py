@@ -30,7 +30,8 @@ TABLES = ("events", "alerts", "items")
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "events": ("time", "kind", "feed", "title", "link", "keywords", "detail"),
-    "alerts": ("id", "time", "published", "severity", "keywords", "feed", "title", "link", "state"),
+    "alerts": ("id", "time", "published", "severity", "keywords", "feed", "title", "link", "state", "feeds",
+               "languages"),
     "items": ("id", "feed", "published", "title", "link", "summary"),
 }
 """CSV columns, in order. JSON rows carry these plus a few structured extras (see README)."""

@@ -382,3 +382,26 @@ def test_a_keyword_without_a_kind_takes_the_shipped_one() -> None:
 
     kinds = Clusterer([Keyword("Jarinje"), Keyword("KFOR"), Keyword("Somewhere new")]).kinds
     assert kinds["Jarinje"] == "place" and kinds["KFOR"] == "actor" and kinds["Somewhere new"] == "actor"
+
+
+def test_the_alerts_csv_names_every_outlet_and_language(tmp_path: Path) -> None:
+    """The CSV a report is built from carries the story's outlets and languages, not only the first feed."""
+    import csv
+    import io
+
+    from crisiswatch.export import export
+
+    feeds = ["KoSSev", "RTS", "Koha"]
+    store, ids = _store(tmp_path, feeds)
+    policy = StoryPolicy.from_settings(Settings(), CONFIG.keywords)
+    titles = ["Kosovska policija zatvorila prelaz Jarinje", "Затворен административни прелаз Јариње",
+              "Policia e Kosovës mbyll pikën kufitare në Jarinjë"]
+    for n, (feed, title) in enumerate(zip(feeds, titles, strict=True)):
+        _record(store, ids, policy, feed, f"k{n}", title, minutes=5 * n)
+    out = io.StringIO()
+    export(store, "alerts", "csv", out)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert len(rows) == 1
+    assert rows[0]["feed"] == "KoSSev"
+    assert rows[0]["feeds"] == "KoSSev; RTS; Koha"
+    assert rows[0]["languages"] == "sr-Latn; sr-Cyrl; sq"

@@ -102,7 +102,8 @@ def test_exports_read_back(setup: tuple[Path, Path], capsys: pytest.CaptureFixtu
     poll(cfg, db, capsys)
     headers = {
         "events": ["time", "kind", "feed", "title", "link", "keywords", "detail"],
-        "alerts": ["id", "time", "published", "severity", "keywords", "feed", "title", "link", "state"],
+        "alerts": ["id", "time", "published", "severity", "keywords", "feed", "title", "link", "state", "feeds",
+                   "languages"],
         "items": ["id", "feed", "published", "title", "link", "summary"],
     }
     for table, header in headers.items():
