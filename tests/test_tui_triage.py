@@ -534,3 +534,29 @@ async def test_toasts_reach_the_right_edge(data: tui_data.Built, width: int) -> 
         await pilot.pause()
         toast = app.screen.query_one("Toast")
         assert toast.region.right == width, (toast.region, width)
+
+
+async def test_the_cursor_follows_the_alert_it_pinned_or_unpinned(data: tui_data.Built) -> None:
+    """After p the cursor stays on the same alert (by id), so a following d never hits another row."""
+    app = make_app(data)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        alerts = alerts_of(app)
+        await pilot.click(AlertsTable, offset=(30, 1 + 2))  # the user puts the cursor on row 2
+        await settle(pilot)
+        assert alerts.cursor_row == 2
+        target = alerts.cursor["id"]
+        await pilot.press("p")
+        await wait_for(pilot, lambda: alerts.row_at(0) is not None and alerts.row_at(0)["id"] == target)
+        await settle(pilot)
+        assert alerts.cursor["id"] == target and alerts.cursor["state"] == "pinned"
+        # Unpinning from the head of the list: the cursor goes with the alert, wherever it now sorts.
+        await pilot.press("p")
+        await wait_for(pilot, lambda: alerts.row_at(0) is not None and alerts.row_at(0)["id"] != target)
+        await settle(pilot)
+        assert alerts.cursor["id"] == target and alerts.cursor["state"] != "pinned"
+        await pilot.press("d")
+        await settle(pilot)
+        with data.store() as store:
+            states = {a["id"]: a["state"] for a in store.alerts_page(0, 1000, show_dismissed=True)}
+        assert states[target] == "dismissed"

@@ -411,8 +411,8 @@ class Dashboard(Screen[None]):
     async def _after_action(self) -> None:
         """Show the user's own change at once (live reloads may be waiting for typing to pause)."""
         self._reload_since = None
-        self.alerts.reload()
-        self.headlines.reload()
+        self.alerts.reload(after_action=True)
+        self.headlines.reload(after_action=True)
         self.post_message(StoreWritten())
 
     def action_restore(self) -> None:

@@ -189,6 +189,7 @@ class PagedTable(BaseStyleCache, can_focus=True):
         self._loading: set[int] = set()
         self._generation = 0
         self._cursor_key: Any = None
+        self._hold_key = False
         self._styles: dict[str, Style] = {}
         self._lines: dict[Hashable, Strip] = {}
         self._static: dict[Hashable, Strip] = {}
@@ -236,8 +237,13 @@ class PagedTable(BaseStyleCache, can_focus=True):
             return None
         return rows[slot]
 
-    def reload(self) -> None:
-        """Re-read the count and the visible pages; keep drawing the old ones meanwhile."""
+    def reload(self, *, after_action: bool = False) -> None:
+        """Re-read the count and the visible pages; keep drawing the old ones meanwhile.
+
+        ``after_action``: the user just changed a row (pin, dismiss…), so the cursor
+        stays on *its* row by key even at the head of the list (see ``_follow_cursor``).
+        """
+        self._hold_key = self._hold_key or after_action
         self._generation += 1
         self.run_worker(partial(self._reload, self._generation), group=f"reload-{id(self)}", exclusive=True,
                         exit_on_error=False)
@@ -275,6 +281,7 @@ class PagedTable(BaseStyleCache, can_focus=True):
             self._stale = {}
             self._pages = fresh
             self._loading.clear()
+            self._hold_key = False
             return
         old_index = self.cursor_row
         self._loaded_view = view
@@ -284,12 +291,13 @@ class PagedTable(BaseStyleCache, can_focus=True):
         self.row_count = count
         self.loaded = True
         self._update_virtual_size()
-        self._follow_cursor(old_index)
+        self._follow_cursor(old_index, hold_key=self._hold_key)
+        self._hold_key = False
         self.refresh()
         self.post_message(self.Loaded(self))
         self.post_message(self.Highlighted(self, self.cursor))
 
-    def _follow_cursor(self, old_index: int) -> None:
+    def _follow_cursor(self, old_index: int, *, hold_key: bool = False) -> None:
         """Where the cursor and the view go when rows were added above them.
 
         * At the head of the list (cursor on the first row, view at the top) both
@@ -299,13 +307,16 @@ class PagedTable(BaseStyleCache, can_focus=True):
           that slid under it), and the view stays on the same rows — except that
           a view at the top stays at the top while the cursor's row is still on
           screen, so new rows remain visible.
+        * After the user's own action (``hold_key``) the cursor always stays on the
+          same row by key, even at the head: a pin or unpin re-sorts the very row
+          the cursor is on, and the next key must still act on it.
         """
         if self.row_count == 0:
             self.set_reactive(PagedTable.cursor_row, 0)
             self._cursor_key = None
             return
         top = int(self.scroll_y)
-        if old_index == 0 and top == 0:
+        if old_index == 0 and top == 0 and not hold_key:
             self.set_reactive(PagedTable.cursor_row, 0)
             row = self.cursor
             self._cursor_key = self.key_of(row) if row is not None else None
