@@ -194,3 +194,30 @@ def test_a_file_without_the_crisiswatch_schema_is_one_clear_line_for_every_reade
     out, err = capsys.readouterr()
     assert out == "" or command == ["check"]  # check names the config it validated first
     assert err.count("\n") == 1 and "not a crisiswatch database" in err and str(db) in err
+
+
+def test_a_directory_as_the_database_is_named_as_such(tmp_path: Path, capsys) -> None:
+    """`--db /tmp` is a mistake to name, not a "disk I/O error"."""
+    assert main(["--db", str(tmp_path), "export", "events"]) != 0
+    err = capsys.readouterr().err
+    assert "is a directory" in err and "Traceback" not in err
+    with pytest.raises(Exception, match="is a directory"):  # the writers' way in (poll, run)
+        Store.open(tmp_path)
+
+
+def test_poll_does_not_move_into_another_programs_database(tmp_path: Path) -> None:
+    """A SQLite file of another program is refused before any table or WAL mode is added to it."""
+    other = tmp_path / "notes.db"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE notes (body TEXT)")
+    conn.execute("INSERT INTO notes VALUES ('keep me')")
+    conn.commit()
+    conn.close()
+    before = other.read_bytes()
+    with pytest.raises(Exception, match="not a crisiswatch database"):
+        Store.open(other)
+    assert other.read_bytes() == before
+    conn = sqlite3.connect(other)
+    assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master")] == ["notes"]
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal"
+    conn.close()

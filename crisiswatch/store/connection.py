@@ -89,6 +89,9 @@ class Connection:
         by crisiswatch poll (pid 4242), waiting…" first, so the user sees why.
         """
         path = Path(path)
+        if path.is_dir():
+            raise StoreError(f"{path} is a directory; --db (or `database`) takes a database file, "
+                             f"e.g. {path / 'crisiswatch.db'}")
         try:
             if readonly:
                 if not path.exists():
@@ -103,6 +106,16 @@ class Connection:
             conn.execute("PRAGMA foreign_keys = ON")
             store = cls(conn, path, lock_fd=None if readonly else _open_lock(path))
             if not readonly:
+                version = schema.check_version(conn, path)
+                if version == 0 and conn.execute(
+                        "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'").fetchone()[0] and not \
+                        conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+                                     "('feeds', 'items', 'alerts', 'events')").fetchone()[0]:
+                    # Another program's database: adding our tables (or WAL mode) would quietly change a file
+                    # the user did not mean to give us.
+                    store.close()
+                    raise StoreError(f"{path}: not a crisiswatch database (it holds another program's tables); "
+                                     "pass --db to another file")
                 if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
                     conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
