@@ -603,3 +603,24 @@ async def test_clicking_a_row_selects_it_and_a_second_click_opens_it(data: tui_d
         await settle(pilot)
         assert isinstance(app.screen, DetailScreen)
         assert app.screen.item["title"] == alerts.row_at(2)["title"]
+
+
+async def test_the_wide_detail_pane_shows_the_alert_under_the_cursor_after_live_arrivals(
+        data: tui_data.Built) -> None:
+    """At 160 columns the detail pane sits beside the alerts: with the alerts focused it shows the alert
+    under the cursor, also after a live arrival made another item the newest headline."""
+    from crisiswatch.tui.widgets.detail import DetailPane
+
+    app = make_app(data)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        tui_data.add_alert(data.path, data.config, key="live-w", title="Mitrovica: roadblock at the Ibar bridge",
+                           severity="medium", feed="KoSSev")
+        await wait_for(pilot, lambda: headlines_of(app).row_count and any(
+            (headlines_of(app).row_at(i) or {}).get("title") == "Mitrovica: roadblock at the Ibar bridge"
+            for i in range(headlines_of(app).row_count)), timeout=20.0)
+        await settle(pilot)
+        assert alerts_of(app).has_focus
+        pane = app.screen.query_one(DetailPane)
+        await wait_for(pilot, lambda: pane.item is not None and alerts_of(app).cursor is not None
+                       and pane.item.get("id") == alerts_of(app).cursor["item_id"], timeout=20.0)

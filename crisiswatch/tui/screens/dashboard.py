@@ -286,7 +286,11 @@ class Dashboard(Screen[None]):
     # -- selection & detail ----------------------------------------------------------------------------
     @on(PagedTable.Highlighted)
     def _highlighted(self, event: PagedTable.Highlighted) -> None:
-        if not event.table.has_focus and self._detail_source is not None:
+        # The detail pane shows the focused table's row. A table without focus (Headlines reloading under
+        # new arrivals) may set it only while no table has focus at all, else at start-up whichever pane
+        # answered first would show its row beside the alert under the cursor.
+        if not event.table.has_focus and (self._detail_source is not None
+                                          or isinstance(self.focused, PagedTable)):
             return
         self._detail_source = event.table
         if not self.query_one(DetailPane).display or not self.has_class("-wide"):
