@@ -15,16 +15,15 @@ from rich.style import Style
 from rich.text import Text
 
 from ...models import SEVERITIES
-from ...search import SearchPlan, plan
 from ..format import SEVERITY_LABELS, STATE_LABELS, UNSEEN_MARK, Highlighter, first_feed
 from ..reader import Database
-from .aged_table import AgedTable
 from .paged_table import Column
+from .searchable_table import SearchableTable
 
 SORTS = ("time", "severity")
 
 
-class AlertsTable(AgedTable):
+class AlertsTable(SearchableTable):
     """Alerts filtered by minimum severity (and a search), dismissed ones hidden unless asked for."""
 
     COLUMNS: ClassVar[Sequence[Column]] = (
@@ -45,8 +44,6 @@ class AlertsTable(AgedTable):
         self.min_severity = "low"
         self.show_dismissed = False
         self.sort = "time"
-        self.query_text = ""
-        self.plan: SearchPlan = SearchPlan("")
 
     def fresh_id(self, row: dict[str, Any]) -> int | None:
         return row["id"]
@@ -119,12 +116,3 @@ class AlertsTable(AgedTable):
         self.reload()
         return self.show_dismissed
 
-    def search(self, text: str) -> None:
-        """Filter to the alerts a search finds (the same search as the headlines pane)."""
-        text = text.strip()
-        if text != self.query_text:
-            self.query_text = text
-            self.plan = plan(text, self.highlighter.matcher())
-            self.cursor_row = 0
-            self.scroll_to(y=0, animate=False, immediate=True)
-            self.reload()

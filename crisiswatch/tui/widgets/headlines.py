@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
-from datetime import datetime
+from collections.abc import Hashable, Sequence
 from typing import Any, ClassVar
 
 from rich.style import Style
 from rich.text import Text
 
-from ...search import SearchPlan, plan
 from ...termsafe import one_line
-from ..format import SEVERITY_LABELS, Highlighter
-from ..reader import Database
-from .aged_table import AgedTable
+from ..format import SEVERITY_LABELS
 from .paged_table import Column
+from .searchable_table import SearchableTable
 
 
-class Headlines(AgedTable):
+class Headlines(SearchableTable):
     """Items newest first; a query switches to search (keywords through the matcher, words through FTS5)."""
 
     COLUMNS: ClassVar[Sequence[Column]] = (
@@ -28,12 +25,6 @@ class Headlines(AgedTable):
     )
     TIME_FIELD = "published"
     EMPTY = "No headlines yet. They appear here after the first poll."
-
-    def __init__(self, db: Database, highlighter: Highlighter, clock: Callable[[], datetime],
-                 fresh: dict[int, float], *, id: str | None = None) -> None:
-        super().__init__(db, highlighter, clock, fresh, id=id)
-        self.query_text = ""
-        self.plan: SearchPlan = SearchPlan("")
 
     @property
     def search_hint(self) -> str:
@@ -55,14 +46,6 @@ class Headlines(AgedTable):
             return store.search_items(self.plan, offset, limit)
         return store.items_page(offset, limit)
 
-    def search(self, text: str) -> None:
-        text = text.strip()
-        if text != self.query_text:
-            self.query_text = text
-            self.plan = plan(text, self.highlighter.matcher())
-            self.cursor_row = 0
-            self.scroll_to(y=0, animate=False, immediate=True)
-            self.reload()
 
     def empty_text(self) -> str:
         return f"No headline matches “{self.query_text}”." if self.query_text else self.EMPTY
