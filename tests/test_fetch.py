@@ -95,16 +95,16 @@ async def test_deadline_covers_whole_request(fault_server: FaultServer, path: st
 
 
 async def test_poll_of_twenty_with_stalls_is_bounded(fault_server: FaultServer) -> None:
-    """One 'poll': 20 concurrent fetches, 6 of which never finish, under a 0.4 s deadline."""
+    """One 'poll': 20 concurrent fetches, 6 of which never finish, under a 0.6 s deadline."""
     stalling = ["/stall-headers", "/stall-body", "/trickle?interval=0.1"] * 2
     urls = [fault_server.url(f"/rss?tag=poll{i}") for i in range(14)] + [fault_server.url(p) for p in stalling]
     urls = urls[::2] + urls[1::2]  # interleave stalls with good feeds
-    settings = Settings(timeout=0.4, per_host_connections=20)
+    settings = Settings(timeout=0.6, per_host_connections=20)
     async with Fetcher(settings) as f:
         start = time.monotonic()
         results = await asyncio.gather(*(f.fetch(u) for u in urls))
         took = time.monotonic() - start
-    assert took < 0.4 + 0.5, f"poll took {took:.2f}s"
+    assert took < 0.6 + 0.5, f"poll took {took:.2f}s"
     assert sum(r.ok for r in results) == 14
     assert sum(r.error_kind == "timeout" for r in results) == 6
 
