@@ -46,7 +46,6 @@ import httpx
 from .config import Settings
 from .models import FetchResult
 from .redact import redact_url
-from .sanitize import strip_unsafe
 from .units import format_duration, format_size
 
 log = logging.getLogger(__name__)
@@ -328,6 +327,10 @@ def _network_reason(exc: BaseException) -> str:
 
 def _safe(text: str, limit: int = 200) -> str:
     """Server-controlled text (a Location, an exception message) made inert before it lands in an error."""
+    # Imported here, on the first error: the sanitiser pulls in feedparser (~25 ms), which a
+    # ``poll`` process otherwise never needs (its parse workers import it).
+    from .sanitize import strip_unsafe
+
     return strip_unsafe(text)[:limit]
 
 

@@ -10,9 +10,11 @@ goes through here, so they all read markup alike.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
+from collections.abc import Callable
 from html.parser import HTMLParser
 
 _ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-Z\\-_])")
@@ -55,7 +57,7 @@ def strip_unsafe(text: str) -> str:
 # HTML → text
 # ---------------------------------------------------------------------------
 
-_ELEMENTS = frozenset("""
+_HTML_ELEMENTS = frozenset("""
 a abbr acronym address applet area article aside audio b base basefont bdi bdo bgsound big blink
 blockquote body br button canvas caption center cite code col colgroup command content data datalist dd
 del details dfn dialog dir div dl dt em embed fieldset figcaption figure font footer form frame frameset
@@ -74,15 +76,25 @@ mmultiscripts mprescripts none
 """Element names that make ``<name …>`` a tag. Anything else after ``<`` is text the author meant:
 "x<y KFOR", "<3", "Turnout < 40%" keep every word. Prefixed (``o:p``) and custom (``my-el``)
 names are tags too, and so is any name the fragment also closes (``<rdf>…</rdf>``)."""
-try:  # and every element feedparser's sanitiser knows (HTML5 drafts: datagrid, event-source, m…)
-    from feedparser.sanitizer import HTMLSanitizer as _FeedparserSanitizer
-except ImportError:  # pragma: no cover - feedparser < 6.1
+
+
+@functools.cache
+def _elements() -> frozenset[str]:
+    """:data:`_HTML_ELEMENTS` and every element feedparser's sanitiser knows (HTML5 drafts: datagrid, m…).
+
+    Built on first use, not at import: ``strip_unsafe`` alone (fetch's error messages, export,
+    reports) must not make a process import feedparser (~25 ms of every ``poll`` or ``export``).
+    """
     try:
-        from feedparser.sanitizer import _HTMLSanitizer as _FeedparserSanitizer  # type: ignore[no-redef]
-    except ImportError:
-        _FeedparserSanitizer = None  # type: ignore[assignment,misc]
-if _FeedparserSanitizer is not None:
-    _ELEMENTS = _ELEMENTS | {name.lower() for name in getattr(_FeedparserSanitizer, "acceptable_elements", ())}
+        from feedparser.sanitizer import HTMLSanitizer as sanitizer
+    except ImportError:  # pragma: no cover - feedparser < 6.1
+        try:
+            from feedparser.sanitizer import _HTMLSanitizer as sanitizer  # type: ignore[no-redef]
+        except ImportError:
+            return _HTML_ELEMENTS
+    return _HTML_ELEMENTS | {name.lower() for name in getattr(sanitizer, "acceptable_elements", ())}
+
+
 _DROPPED = frozenset({"script", "style", "applet", "template"})
 """Elements whose content is code or inert markup, never text a reader sees."""
 _INLINE = frozenset("""
@@ -91,16 +103,23 @@ ruby s samp small span strike strong sub sup time tt u var wbr
 """.split())
 """Tags that sit inside a word ("K<b>FOR</b>"); every other tag separates words."""
 _ATTRS = r"""(?:[\s/](?:[^<>"']++|"[^"]*+"|'[^']*+')*+)?>"""
-_SUSPECT = re.compile(
-    # A "<" that does NOT start a tag of a known element, a prefixed or custom element,
-    # a comment, a declaration or a processing instruction: the rare case, found in C.
-    r"<(?!/?(?:" + "|".join(sorted(map(re.escape, _ELEMENTS), key=len, reverse=True)) + r")(?=[\s/>])" + _ATTRS
-    + r"|/?[A-Za-z][A-Za-z0-9]*+[:\-][\w:\-]*+" + _ATTRS + r"|!--|![^<>\[]*+>|\?[^<>]*+>)"
-    r"(?:(?P<name>/?[A-Za-z][A-Za-z0-9]*+)" + _ATTRS + r")?",
-    re.S | re.I,
-)
-"""Every "<" the parser must not see as markup, with what follows it when that could still be a tag
-(an unknown name the fragment also closes). Comments and CDATA are gone by then (:func:`_sections`)."""
+
+
+@functools.cache
+def _suspect() -> re.Pattern[str]:
+    """Every "<" the parser must not see as markup, with what follows it when that could still be a tag
+    (an unknown name the fragment also closes). Comments and CDATA are gone by then (:func:`_sections`).
+    Compiled on first use (see :func:`_elements`)."""
+    return re.compile(
+        # A "<" that does NOT start a tag of a known element, a prefixed or custom element,
+        # a comment, a declaration or a processing instruction: the rare case, found in C.
+        r"<(?!/?(?:" + "|".join(sorted(map(re.escape, _elements()), key=len, reverse=True)) + r")(?=[\s/>])"
+        + _ATTRS + r"|/?[A-Za-z][A-Za-z0-9]*+[:\-][\w:\-]*+" + _ATTRS + r"|!--|![^<>\[]*+>|\?[^<>]*+>)"
+        r"(?:(?P<name>/?[A-Za-z][A-Za-z0-9]*+)" + _ATTRS + r")?",
+        re.S | re.I,
+    )
+
+
 _SURROGATE_PAIR = re.compile(r"&#(?:[xX](?P<hx>[dD][89abAB][0-9a-fA-F]{2})|(?P<hd>5[56][0-9]{3}));?"
                              r"&#(?:[xX](?P<lx>[dD][c-fC-F][0-9a-fA-F]{2})|(?P<ld>5[67][0-9]{3}));?")
 
@@ -139,7 +158,8 @@ def _needs_escaping(text: str) -> bool:
     if _STRAY_START.search(text):
         return True
     names = set(_TAG_NAMES.findall(text))
-    return not names <= _ELEMENTS and not {n.lower() for n in names} <= _ELEMENTS
+    elements = _elements()
+    return not names <= elements and not {n.lower() for n in names} <= elements
 
 
 class _StrayEscaper:
@@ -247,7 +267,7 @@ def html_to_text(fragment: str) -> str:
         text = _sections(text)
     if "<" in text:
         if _needs_escaping(text):
-            text = _SUSPECT.sub(_StrayEscaper(text), text)
+            text = _suspect().sub(_StrayEscaper(text), text)
         reader = _TextReader()
         reader.feed(text)
         reader.close()
@@ -264,12 +284,15 @@ def html_to_text(fragment: str) -> str:
     return text
 
 
-try:  # feedparser's guess whether text typed plain is HTML (a closing tag or an entity, only HTML tags)
-    from feedparser.mixin import _FeedParserMixin as _Mixin
+@functools.cache
+def _feedparser_looks_like_html() -> Callable[[str], object] | None:
+    """feedparser's guess whether text typed plain is HTML (a closing tag or an entity, only HTML tags); on first use."""
+    try:
+        from feedparser.mixin import _FeedParserMixin as mixin
 
-    _feedparser_looks_like_html = getattr(_Mixin, "looks_like_html", None) or _Mixin.lookslikehtml
-except (ImportError, AttributeError):  # pragma: no cover - a feedparser that moved it
-    _feedparser_looks_like_html = None
+        return getattr(mixin, "looks_like_html", None) or mixin.lookslikehtml
+    except (ImportError, AttributeError):  # pragma: no cover - a feedparser that moved it
+        return None
 
 
 def looks_like_html(text: str) -> bool:
@@ -279,9 +302,10 @@ def looks_like_html(text: str) -> bool:
     <b>na</b> Jarinju" loses its tags everywhere and "History of the <blink>
     tag" keeps its brackets everywhere.
     """
-    if _feedparser_looks_like_html is None or ("<" not in text and "&" not in text):
+    if "<" not in text and "&" not in text:
         return False
-    return bool(_feedparser_looks_like_html(text))
+    guess = _feedparser_looks_like_html()
+    return guess is not None and bool(guess(text))
 
 
 def plain_text(raw: str | None, *, max_len: int | None = None, markup: bool = True) -> str:

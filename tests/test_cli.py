@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from feedgen import rss
+from pytest_httpserver import HTTPServer
 
 from crisiswatch import cli
 from crisiswatch.cli import COMMANDS, build_parser, main
@@ -98,3 +103,40 @@ def test_every_subcommand_documents_the_global_options() -> None:
     for sub in cli._subparsers(parser):
         help_text = sub.format_help()
         assert "--config PATH" in help_text and "--db PATH" in help_text, sub.prog
+
+
+HEAVY = ("textual", "rich", "apprise", "charset_normalizer", "pygments", "click", "sqlite_utils", "feedparser")
+"""What the headless commands never need in their own process: the TUI stack, notification
+plugins, sqlite-utils (and click through it), and the parser (the parse workers import it)."""
+
+_RUN_COMMANDS = """
+import sys
+from crisiswatch.cli import main
+
+for argv in (["poll", "--once"], ["check"], ["export", "events"], ["match"]):
+    code = main([*sys.argv[1:], *argv])
+    assert code == 0, (argv, code)
+print(" ".join(sorted({name.split(".")[0] for name in sys.modules})))
+"""
+
+
+def test_headless_commands_start_without_heavy_modules(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """``poll --once`` (from cron), ``check``, ``export`` and ``match`` import neither the TUI nor the parser.
+
+    One process runs them in turn: imports only accumulate, so none of them imported what the
+    process still lacks at the end.
+    """
+    httpserver.expect_request("/rss").respond_with_data(rss("Loopback", [("k1", "KFOR patrol")]),
+                                                        content_type="application/rss+xml")
+    cfg = tmp_path / "feeds.toml"
+    cfg.write_text(f'[[feeds]]\nname = "Loopback"\nurl = "{httpserver.url_for("/rss")}"\n'
+                   '[[keywords]]\nterm = "KFOR"\n', encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-c", _RUN_COMMANDS, "--config", str(cfg), "--db", str(tmp_path / "cw.db")],
+                          input="KFOR at the bridge\n", capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout.strip().splitlines()
+    assert '"KFOR"' in out[-2] and "1 new items" in proc.stderr  # match answered; the poll stored the item
+    loaded = set(out[-1].split())
+    assert "crisiswatch" in loaded and "httpx" in loaded
+    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))

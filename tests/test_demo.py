@@ -21,6 +21,7 @@ from typing import Any
 
 import feedparser
 import pytest
+from pilotkit import wait_for
 
 from crisiswatch import cli
 from crisiswatch.config import Config, load_config
@@ -478,15 +479,6 @@ def test_cli_demo_runs_the_dashboard_on_the_live_server_then_stops_it(tmp_path: 
         urllib.request.urlopen(seen["config"].feeds[0].url, timeout=2)
 
 
-async def _wait_for(pilot: Any, predicate: Any, timeout: float) -> None:
-    """Poll the app's own widgets (bounded): the poller thread never 'finishes', so we cannot await it."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await pilot.pause(0.05)
-
-
 def _titles(table: Any) -> list[str]:
     return [row["title"] for row in (table.row_at(i) for i in range(table.row_count)) if row is not None]
 
@@ -506,27 +498,27 @@ async def test_the_demo_dashboard_shows_its_first_alert_then_a_live_one(tmp_path
         app = CrisiswatchApp(server.config(), tmp_path / "demo.db", poll=True)
         async with app.run_test(size=(100, 30)) as pilot:
             alerts_table = app.screen.query_one(AlertsTable)
-            await _wait_for(pilot, lambda: alerts_table.row_count > 0, timeout=15)
+            await wait_for(pilot, lambda: alerts_table.row_count > 0, timeout=15)
             start_titles = {i.title for i in server.timeline.start}
             assert set(_titles(alerts_table)) <= start_titles
             headlines = app.screen.query_one(Headlines)
-            await _wait_for(pilot, lambda: headlines.row_count == len(start_titles), timeout=15)
+            await wait_for(pilot, lambda: headlines.row_count == len(start_titles), timeout=15)
             # Ordinary news is a headline, not an alert.
-            await _wait_for(pilot, lambda: alerts_table.row_count == len(alerts(tmp_path / "demo.db")), timeout=5)
+            await wait_for(pilot, lambda: alerts_table.row_count == len(alerts(tmp_path / "demo.db")), timeout=5)
             assert alerts_table.row_count < headlines.row_count
 
             live = server.release_next()[0].title
             assert live == "Грађани Звечана протестују због затварања амбуланте"
             # Newest first, without a key press: wait on exactly what is asserted (the table fills
             # a page at a time, so "live is listed" can hold a moment before "live is first").
-            await _wait_for(pilot, lambda: _titles(alerts_table)[:1] == [live], timeout=15)
+            await wait_for(pilot, lambda: _titles(alerts_table)[:1] == [live], timeout=15)
             assert _titles(alerts_table)[0] == live
             # The event log follows its tail: the live alert's event is on screen. A short log is "at the
             # bottom" before the event arrives, so wait for the event first, then for the scroll to reach
             # it (polls keep adding lines, so the two are waited on one after the other, not at one instant).
             log = app.screen.query_one(EventLog)
-            await _wait_for(pilot, lambda: any(live in str(line) for line in log.lines), timeout=15)
-            await _wait_for(pilot, lambda: log.scroll_y == log.max_scroll_y, timeout=15)
+            await wait_for(pilot, lambda: any(live in str(line) for line in log.lines), timeout=15)
+            await wait_for(pilot, lambda: log.scroll_y == log.max_scroll_y, timeout=15)
             assert any(live in str(line) for line in log.lines)
 
 
@@ -544,14 +536,14 @@ async def test_live_demo_news_stays_in_view_without_a_key_press(tmp_path: Path, 
         async with app.run_test(size=(80, 24)) as pilot:
             table = app.screen.query_one(AlertsTable)
             headlines = app.screen.query_one(Headlines)
-            await _wait_for(pilot, lambda: table.row_count > 0, timeout=15)
+            await wait_for(pilot, lambda: table.row_count > 0, timeout=15)
             for _ in range(6):  # six live batches, four or five of them alerting
                 before = headlines.row_count
                 server.release_next()
-                await _wait_for(pilot, lambda b=before: headlines.row_count > b, timeout=15)
+                await wait_for(pilot, lambda b=before: headlines.row_count > b, timeout=15)
             # Every released item and alert is on screen (not merely polled) before judging the scroll.
             db = tmp_path / "demo.db"
-            await _wait_for(pilot, lambda: headlines.row_count == len(server.released())
+            await wait_for(pilot, lambda: headlines.row_count == len(server.released())
                             and table.row_count == len(alerts(db)), timeout=15)
             assert table.scroll_y == 0, "the newest alert scrolled out of view"
             assert headlines.scroll_y == 0, "the newest headline scrolled out of view"

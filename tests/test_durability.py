@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -68,9 +68,9 @@ def server() -> Iterator[str]:
     httpd.shutdown()
 
 
-@pytest.fixture
-def config(server: str, tmp_path: Path) -> Path:
-    path = tmp_path / "feeds.toml"
+@pytest.fixture(scope="module")
+def config(server: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("durability") / "feeds.toml"
     feeds = "".join(f'[[feeds]]\nname = "Feed {n}"\nurl = "{server}/f{n}"\n' for n in range(FEEDS))
     path.write_text('[settings]\ntimeout = "60s"\n' + feeds +
                     '[[keywords]]\nterm = "KFOR"\nseverity = "high"\n'
@@ -101,30 +101,102 @@ def _snapshot(db: Path) -> dict[str, object]:
         conn.close()
 
 
-def test_kill_9_never_corrupts_and_next_poll_completes(config: Path, tmp_path: Path) -> None:
-    reference = tmp_path / "reference.db"
-    started = time.monotonic()
-    subprocess.run(_cmd(config, reference), env=_env(), check=True, capture_output=True, timeout=120)
-    full = time.monotonic() - started
-    expected = _snapshot(reference)
+@pytest.fixture(scope="module")
+def reference(config: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """The database of one clean, never-killed ``poll --once``: what every other run must end up equal to."""
+    db = tmp_path_factory.mktemp("reference") / "reference.db"
+    subprocess.run(_cmd(config, db), env=_env(), check=True, capture_output=True, timeout=120)
+    expected = _snapshot(db)
     assert expected["items"] == FEEDS * ITEMS and expected["alerts"] > 0
+    return expected
 
+
+def _count(db: Path, sql: str) -> int | None:
+    """A count read from a running poll's database, read-only (never creates the file); None if not readable yet."""
+    if not db.exists():
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
+        try:
+            return conn.execute(sql).fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error:  # no schema yet, or the file is still being created
+        return None
+
+
+def _wait_until(proc: subprocess.Popen[bytes], condition: Callable[[], bool], timeout: float = 60) -> bool:
+    """Poll ``condition`` every few ms while ``proc`` runs; whether it held before the process ended."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        if proc.poll() is not None:
+            return condition()
+        time.sleep(0.003)
+    raise AssertionError("the poll neither reached the awaited state nor ended")
+
+
+_STARTED = "select count(*) from events where kind = 'poll_started'"
+_FINISHED = "select count(*) from events where kind = 'poll_finished'"
+_ITEMS = "select count(*) from items"
+
+
+def test_kill_9_never_corrupts_and_next_poll_completes(config: Path, reference: dict[str, object],
+                                                       tmp_path: Path) -> None:
+    """kill -9 in each phase in which a poll writes, each on the database the previous kill left.
+
+    Rather than many kills at random instants (most of which land before the process has even
+    opened the database), each kill waits for the phase it is meant for and lands a seeded random
+    few milliseconds into it: creating the schema, the poll just started (feeds synced, fetches
+    and the parse workers starting), items being stored (0-5, 5-30 and 30-80 ms after a commit of
+    that process, so inside the commits that follow), and after the poll finished (closing the
+    pool and the database). Every kill must leave an intact database, every run after one must
+    get on with the poll, and the next poll must complete to exactly what a never-killed run stores.
+    """
     db = tmp_path / "killed.db"
     rng = random.Random(1234)
-    for _ in range(20):
+
+    def schema() -> Callable[[], bool]:
+        return db.exists
+
+    def new_row(sql: str) -> Callable[[], Callable[[], bool]]:
+        def make() -> Callable[[], bool]:
+            before = _count(db, sql) or 0
+            return lambda: (_count(db, sql) or 0) > before
+        return make
+
+    # (phase, the condition that says this process is in it, the seeded random delay after that (s))
+    phases: list[tuple[str, Callable[[], Callable[[], bool]], tuple[float, float]]] = [
+        ("creating the schema", schema, (0.0, 0.05)),
+        ("poll started", new_row(_STARTED), (0.0, 0.3)),
+        # The store commits a feed or a batch of feeds at a time; "a new item" means a commit of this
+        # process, and the delays after it spread the kills over the commits that follow.
+        *((f"storing items (+{int(lo * 1000)}-{int(hi * 1000)} ms)", new_row(_ITEMS), (lo, hi))
+          for lo, hi in ((0.0, 0.005), (0.005, 0.03), (0.03, 0.08))),
+        ("poll finished", new_row(_FINISHED), (0.0, 0.01)),
+    ]
+    reached = []
+    for name, make_condition, (lo, hi) in phases:
+        condition = make_condition()  # read the counts before this process starts
         proc = subprocess.Popen(_cmd(config, db), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.0, full))
-        proc.kill()
-        proc.wait(timeout=30)
-        if db.exists():
-            _snapshot(db)  # integrity_check is ok after every kill
+        try:
+            if _wait_until(proc, condition):
+                reached.append(name)
+                time.sleep(rng.uniform(lo, hi))
+        finally:
+            proc.kill()
+            proc.wait(timeout=30)
+        assert db.exists(), name
+        _snapshot(db)  # integrity_check is ok after every kill
+    # Every phase was reached: each run after a kill resumed, and the one before last polled to the end.
+    assert reached == [name for name, _, _ in phases]
     subprocess.run(_cmd(config, db), env=_env(), check=True, capture_output=True, timeout=120)
-    assert _snapshot(db) == expected
+    assert _snapshot(db) == reference
 
 
-def test_two_processes_on_one_database_cooperate(config: Path, tmp_path: Path) -> None:
-    reference = tmp_path / "reference.db"
-    subprocess.run(_cmd(config, reference), env=_env(), check=True, capture_output=True, timeout=120)
+def test_two_processes_on_one_database_cooperate(config: Path, reference: dict[str, object],
+                                                 tmp_path: Path) -> None:
     db = tmp_path / "shared.db"
     procs = [subprocess.Popen(_cmd(config, db), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
              for _ in range(2)]
@@ -132,7 +204,7 @@ def test_two_processes_on_one_database_cooperate(config: Path, tmp_path: Path) -
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err.decode()
     result = _snapshot(db)
-    assert result == _snapshot(reference)
+    assert result == reference
     assert result["alert_new"] == result["alerts"]  # nobody double-alerted
 
 
@@ -147,7 +219,7 @@ def test_poll_forever_stops_cleanly_on_sigterm(server: str, tmp_path: Path) -> N
     proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        time.sleep(0.3)
+        time.sleep(0.02)
         if db.exists():
             conn = sqlite3.connect(db)
             try:

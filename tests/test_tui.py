@@ -9,15 +9,14 @@ from __future__ import annotations
 import csv
 import http.server
 import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 import tui_data
 from feedgen import rss
+from pilotkit import alerts_of, headlines_of, make_app, notifications, settle, wait_for
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input
 from tui_data import NOW
@@ -41,53 +40,6 @@ def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tui_data.Built:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("CRISISWATCH_BROWSER", "0")
     return tui_data.build(tmp_path / "t.db")
-
-
-def make_app(data: tui_data.Built, **kwargs: object) -> CrisiswatchApp:
-    return CrisiswatchApp(data.config, data.path, poll=False, clock=lambda: NOW, **kwargs)  # type: ignore[arg-type]
-
-
-def notifications(app: CrisiswatchApp) -> list[tuple[str, str]]:
-    """Every (title, message) the app notifies from now on, through its public ``notify``.
-
-    Textual keeps the notifications shown in a private attribute; recording the
-    calls (and still showing them) tests the same thing without reading it.
-    """
-    sent: list[tuple[str, str]] = []
-    shown = app.notify
-
-    def notify(message: str, *, title: str = "", **kwargs: Any) -> None:
-        sent.append((title, message))
-        shown(message, title=title, **kwargs)
-
-    app.notify = notify  # type: ignore[method-assign]
-    return sent
-
-
-async def settle(pilot: Pilot, rounds: int = 3) -> None:
-    """Let database round-trips and the messages they post finish (the poller never 'finishes')."""
-    app = pilot.app
-    for _ in range(rounds):
-        workers = [w for w in app.workers if w.group != "poller"]
-        await app.workers.wait_for_complete(workers)
-        await pilot.pause()
-
-
-async def wait_for(pilot: Pilot, predicate, timeout: float = 3.0) -> float:
-    start = time.monotonic()
-    while not predicate():
-        if time.monotonic() - start > timeout:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.02)
-    return time.monotonic() - start
-
-
-def alerts_of(app: CrisiswatchApp) -> AlertsTable:
-    return app.screen.query_one(AlertsTable)
-
-
-def headlines_of(app: CrisiswatchApp) -> Headlines:
-    return app.screen.query_one(Headlines)
 
 
 def visible_titles(table: AlertsTable | Headlines) -> list[str]:

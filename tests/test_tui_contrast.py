@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import tui_data
+from pilotkit import settle, wait_for
 from textual.pilot import Pilot
 from tui_data import NOW
 
@@ -90,21 +91,6 @@ def describe(bad: list[Cell]) -> str:
         seen.setdefault((cell.fg, cell.bg), []).append(cell)
     return "; ".join(f"{fg} on {bg} {group[0].ratio:.2f}:1 e.g. row {group[0].row} col {group[0].col} "
                      f"{''.join(c.text for c in group[:12])!r}" for (fg, bg), group in seen.items())
-
-
-async def settle(pilot: Pilot) -> None:
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-
-
-async def wait_for(pilot: Pilot, predicate, timeout: float = 5.0) -> None:
-    import time
-
-    start = time.monotonic()
-    while not predicate():
-        assert time.monotonic() - start < timeout, "condition not met in time"
-        await pilot.pause(0.02)
 
 
 async def live_dashboard(pilot: Pilot, built: tui_data.Built) -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 import tui_data
+from pilotkit import make_app, notifications, wait_for
 from test_db_paths import LOCKER
-from test_tui import make_app, notifications, wait_for
 
 from crisiswatch.tui.app import CrisiswatchApp
 

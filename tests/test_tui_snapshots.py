@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import tui_data
+from pilotkit import settle
 from textual.pilot import Pilot
 from tui_data import NOW
 
@@ -21,13 +22,6 @@ def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CrisiswatchApp:
     monkeypatch.setenv("XDG_DATA_HOME", "/nonexistent/xdg")
     built = tui_data.build(tmp_path / "t.db")
     return CrisiswatchApp(built.config, built.path, poll=False, clock=lambda: NOW)
-
-
-async def settle(pilot: Pilot) -> None:
-    # A key can set off a chain (cursor moved → alert marked seen → reload → header): several rounds.
-    for _ in range(6):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 def keys_then_settle(*keys: str):

@@ -7,12 +7,12 @@ reads what it asserts back from the database or from the widgets on screen.
 from __future__ import annotations
 
 import sqlite3
-import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import tui_data
+from pilotkit import alerts_of, headlines_of, make_app, settle, wait_for
 from textual.command import CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import Footer, Input, Static
@@ -38,32 +38,6 @@ def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tui_data.Built:
     monkeypatch.setenv("CRISISWATCH_BROWSER", "0")
     monkeypatch.delenv("TMUX", raising=False)
     return tui_data.build(tmp_path / "t.db")
-
-
-def make_app(built: tui_data.Built, **kwargs: object) -> CrisiswatchApp:
-    return CrisiswatchApp(built.config, built.path, poll=False, clock=lambda: NOW, **kwargs)  # type: ignore[arg-type]
-
-
-async def settle(pilot: Pilot, rounds: int = 3) -> None:
-    for _ in range(rounds):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-
-
-async def wait_for(pilot: Pilot, predicate, timeout: float = 5.0) -> None:
-    start = time.monotonic()
-    while not predicate():
-        if time.monotonic() - start > timeout:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.02)
-
-
-def alerts_of(app: CrisiswatchApp) -> AlertsTable:
-    return app.screen.query_one(AlertsTable)
-
-
-def headlines_of(app: CrisiswatchApp) -> Headlines:
-    return app.screen.query_one(Headlines)
 
 
 def rows(table: AlertsTable | Headlines) -> list[dict]:

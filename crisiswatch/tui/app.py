@@ -182,7 +182,9 @@ class CrisiswatchApp(App[int]):
         self.push_screen(Dashboard(self.ctx))
         self._load_theme()
         self.set_interval(WATCH_INTERVAL, self.check_store)
-        self.call_after_refresh(self.check_store)
+        # The first look as a worker, like every look after a write of our own: whoever waits
+        # for the app's workers (tests, snapshots) then also waits for the first events.
+        self.run_worker(self.check_store, group="store-written", exit_on_error=False)
         self._quit_on_signals()
         if self.polling:
             self._run_poller()

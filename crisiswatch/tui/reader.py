@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,11 +31,42 @@ class Database:
                  on_wait: Callable[[str], None] | None = None) -> None:
         self.path = path
         self.on_error = on_error
+        """Told about every failed call (database locked, disk full…) so the user hears of it."""
         self.on_wait = on_wait
         """Told "database locked by …, waiting" when opening has to wait for another process."""
-        """Told about every failed call (database locked, disk full…) so the user hears of it."""
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crisiswatch-ui-db")
         self._store: Store | None = None
+        self._pending = 0
+        self._lock = threading.Lock()
+
+    @property
+    def pending(self) -> int:
+        """Calls queued or running on the database thread right now.
+
+        Workers and timers are visible to anyone through Textual; this thread is
+        not, so whoever needs to know that the UI has nothing in flight (a test
+        waiting before it reads the screen, a quit that wants writes done) asks here.
+        """
+        with self._lock:
+            return self._pending
+
+    def _submit(self, fn: Callable[[], T]) -> Future[T]:
+        with self._lock:
+            self._pending += 1
+
+        def done(_: Future[T]) -> None:
+            # A done callback, not a ``finally`` in the call: a call cancelled while still
+            # queued (its exclusive worker was replaced) never runs, but is done all the same.
+            with self._lock:
+                self._pending -= 1
+
+        try:
+            future = self._executor.submit(fn)
+        except BaseException:
+            done(Future())
+            raise
+        future.add_done_callback(done)
+        return future
 
     def _open(self) -> Store:
         if self._store is None:
@@ -43,13 +75,13 @@ class Database:
 
     def open(self) -> None:
         """Open (and migrate) the database now, raising StoreError here rather than later."""
-        self._executor.submit(self._open).result()
+        self._submit(self._open).result()
 
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(store, *args, **kwargs)`` on the database thread."""
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._executor, lambda: fn(self._open(), *args, **kwargs))
+            return await asyncio.wrap_future(self._submit(lambda: fn(self._open(), *args, **kwargs)), loop=loop)
         except (sqlite3.Error, StoreError) as exc:
             if self.on_error is not None:
                 self.on_error(exc)
@@ -57,7 +89,7 @@ class Database:
 
     def call_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Blocking variant for code that already runs off the event loop."""
-        return self._executor.submit(lambda: fn(self._open(), *args, **kwargs)).result()
+        return self._submit(lambda: fn(self._open(), *args, **kwargs)).result()
 
     def close(self) -> None:
         def _close() -> None:

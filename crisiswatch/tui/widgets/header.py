@@ -41,6 +41,16 @@ class StatusHeader(Horizontal):
         if self.live_clock:
             self.set_interval(1.0, self.tick)
 
+    def notify_style_update(self) -> None:
+        """Repaint the status line once the new styles are in (a theme chosen from the palette).
+
+        Its Text carries the component colours resolved when it was built; without
+        this, the line kept the old theme's colours until the next store change or tick.
+        """
+        super().notify_style_update()
+        if self.is_mounted:
+            self.call_after_refresh(self._render_status)
+
     def _style(self, name: str) -> Any:
         return self.get_component_rich_style(f"status-header--{name}", partial=True)
 
