@@ -12,6 +12,7 @@ import math
 import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -112,6 +113,8 @@ class Config:
         return db
 
 
+MAX_TIMEOUT = 3600.0
+"""``settings.timeout`` bounds one fetch: at most an hour."""
 MAX_COUNT = 10_000
 """Largest whole-number setting (connections, surge counts): beyond it only memory or sockets run out."""
 
@@ -238,9 +241,13 @@ class _Reader:
         fields = tuple(Settings.__dataclass_fields__)
         self.check_keys(raw, fields, "settings.")
         values: dict[str, Any] = {}
-        for key in ("poll_interval", "timeout", "surge_window", "group_window"):
+        for key in ("poll_interval", "surge_window", "group_window"):
             if key in raw:
                 values[key] = self.convert(raw, key, f"settings.{key}", parse_duration, '"5m"')
+        if "timeout" in raw:
+            # One fetch; an hour is already far past any server worth waiting for (a year said nothing useful).
+            values["timeout"] = self.convert(raw, "timeout", "settings.timeout",
+                                             partial(parse_duration, maximum=MAX_TIMEOUT), '"20s"')
         if "max_feed_bytes" in raw:
             values["max_feed_bytes"] = self.convert(raw, "max_feed_bytes", "settings.max_feed_bytes", parse_size, '"10MB"')
         for key in ("database", "user_agent", "webhook_url"):
@@ -434,6 +441,19 @@ def parse_config(source: str, path: Path | None = None) -> Config:
     keywords = reader.keywords(data.get("keywords", []))
     rules = reader.rules(data.get("rules", []), keywords)
     return Config(path, settings, feeds, keywords, rules)
+
+
+def located_error(path: Path | None, keypath: str, problem: str, fix: str) -> ConfigError:
+    """A ConfigError at ``keypath``'s line, for a value that loaded but proved unusable later.
+
+    ``check`` finds some problems only by looking at the machine (a database path
+    under a file); the message still names the file, line and key, like the loader's.
+    """
+    try:
+        source = path.read_text(encoding="utf-8-sig") if path is not None else ""
+    except (OSError, UnicodeDecodeError):
+        source = ""
+    return _Reader(source, path).fail(keypath, problem, fix)
 
 
 def load_config(path: Path) -> Config:

@@ -81,7 +81,10 @@ def parse_since(value: str | None, *, now: datetime | None = None) -> str | None
         return None
     try:
         return iso(parse_when(value, now=now or utcnow()))
-    except (ValueError, OverflowError):
+    except OverflowError:
+        raise ValueError(f"--since {value!r}: that is further back than any date (at most a century, 36600d); "
+                         "for everything, leave --since out") from None
+    except ValueError:
         raise ValueError(f"--since {value!r}: use a date like 2026-11-20, a time like 2026-11-20T08:00, "
                          "or a duration like 24h or 7d") from None
 

@@ -442,9 +442,11 @@ class Notifier:
             if alert is None:
                 store.add_event(kind, detail=detail)
                 return
+            from .store.lists import join
+
             body = payload(alert)
             fields = {"detail": detail, "title": body["title"], "link": body["link"],
-                      "keywords": "; ".join(body["keywords"])}
+                      "keywords": join(body["keywords"])}
             try:
                 store.add_event(kind, alert_id=body["id"], feed_id=alert.get("feed_id"), **fields)
             except Exception:

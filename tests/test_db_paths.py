@@ -221,3 +221,26 @@ def test_poll_does_not_move_into_another_programs_database(tmp_path: Path) -> No
     assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master")] == ["notes"]
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal"
     conn.close()
+
+
+@pytest.mark.parametrize("how", ["config", "--db"])
+def test_a_database_under_a_file_is_refused_by_check_before_any_poll(tmp_path: Path, capsys, how: str) -> None:
+    """`database = "/dev/null/x.db"` can never be created: check says so (file, line, key, fix; exit 2),
+    and poll names the reason instead of the OS's "File exists"."""
+    blocker = tmp_path / "plain-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    impossible = blocker / "sub" / "x.db"
+    config = tmp_path / "feeds.toml"
+    database = f'database = "{impossible}"\n' if how == "config" else ""
+    config.write_text(f'[settings]\n{database}[[feeds]]\nname = "a"\nurl = "http://127.0.0.1:9/f"\n'
+                      '[[keywords]]\nterm = "KFOR"\n', encoding="utf-8")
+    args = ["--config", str(config)] + (["--db", str(impossible)] if how == "--db" else [])
+    assert main([*args, "check"]) == 2
+    err = capsys.readouterr().err
+    assert f"{blocker} is not a folder" in err and "fix:" in err and "Traceback" not in err
+    if how == "config":
+        assert f"{config}:2: settings.database:" in err
+    assert main([*args, "poll", "--once"]) != 0
+    err = capsys.readouterr().err
+    assert f"{blocker} is not a folder" in err and "File exists" not in err
+    assert not impossible.parent.exists()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import tui_data
 from pilotkit import alerts_of, headlines_of, make_app, settle, wait_for
-from textual.command import CommandPalette
+from textual.command import CommandList, CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import Footer, Input, Static
 from tui_data import NOW, Story
@@ -342,6 +342,14 @@ async def test_event_log_hides_poll_chatter_until_v_and_enter_shows_the_full_tex
 
 
 # -- palette, themes, help, footer -------------------------------------------------------------------------------------
+def offered(app: CrisiswatchApp) -> str:
+    """The command the palette would run on enter (its highlighted option), or ""."""
+    commands = app.screen.query_one(CommandList)
+    if commands.highlighted is None or not commands.option_count:
+        return ""
+    return str(commands.get_option_at_index(commands.highlighted).prompt)
+
+
 async def test_ctrl_p_offers_the_actions_and_a_theme_that_is_remembered(data: tui_data.Built) -> None:
     app = make_app(data)
     async with app.run_test(size=SIZE) as pilot:
@@ -354,9 +362,7 @@ async def test_ctrl_p_offers_the_actions_and_a_theme_that_is_remembered(data: tu
         await settle(pilot)
         assert isinstance(app.screen, CommandPalette)
         await pilot.press(*"theme: nord")
-        await wait_for(pilot, lambda: any("nord" in str(o.prompt) for o in app.screen.query("Option"))
-                       if False else True)
-        await pilot.pause(0.5)
+        await wait_for(pilot, lambda: offered(app).startswith("Theme: nord"))
         await pilot.press("enter")
         await settle(pilot)
         await wait_for(pilot, lambda: app.theme == "nord")
@@ -367,7 +373,7 @@ async def test_ctrl_p_offers_the_actions_and_a_theme_that_is_remembered(data: tu
         await pilot.press("ctrl+p")
         await settle(pilot)
         await pilot.press(*"catch up")
-        await pilot.pause(0.5)
+        await wait_for(pilot, lambda: offered(app).startswith("Catch up"))
         await pilot.press("enter")
         await settle(pilot)
         await wait_for(pilot, lambda: len(events_of(data.path, "caught_up")) == 1)

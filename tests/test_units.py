@@ -74,5 +74,7 @@ def test_since_values_share_one_parser_and_may_reach_back_past_a_year() -> None:
         2026, 11, 29, 23, 0, tzinfo=UTC)  # a date without offset is midnight on the report's clock
     with pytest.raises(PeriodError, match="further back than any date"):
         report_when("99999999d", now=now, zone=None)
-    with pytest.raises(ValueError, match="--since"):
-        parse_since("99999999d", now=now)
+    with pytest.raises(ValueError, match="--since '99999999d': that is further back than any date"):
+        parse_since("99999999d", now=now)  # said as such, not "use a duration like 24h or 7d"
+    with pytest.raises(ValueError, match="use a date like"):
+        parse_since("last tuesday", now=now)

@@ -31,6 +31,7 @@ def run(ctx: Context) -> int:
     from ..termsafe import one_line
 
     config = ctx.config
+    _refuse_an_impossible_database(ctx)
     enabled = sum(1 for f in config.feeds if f.enabled)
     print(f"config: {one_line(ctx.config_path.resolve())}")
     print(f"database: {one_line(ctx.db_path)}{_database_summary(ctx)}")
@@ -86,6 +87,28 @@ def _notifications(config: Config) -> str:
     shown = [f"command {one_line(settings.notify_command[0])}"] if settings.notify_command else []
     shown += [t.shown for t in targets(settings)]  # a URL Apprise cannot use: ConfigError, exit 2
     return f"{', '.join(shown)} (at or above {settings.notify_min_severity})"
+
+
+def _refuse_an_impossible_database(ctx: Context) -> None:
+    """A database path that can never be created is a configuration error, found here, not at the first poll."""
+    from ..errors import ConfigError
+    from ..store.connection import creation_problem
+    from ..termsafe import one_line
+
+    problem = creation_problem(ctx.db_path)
+    if problem is None:
+        return
+    if ctx.args.db:
+        raise ConfigError(f"--db {one_line(ctx.db_path)}: cannot create the database: {problem}\n"
+                          "  fix: pass --db a file path in a folder you can write")
+    if ctx.config.settings.database:
+        from ..config import located_error
+
+        raise located_error(ctx.config.path, "settings.database",
+                            f"cannot create the database {one_line(ctx.db_path)}: {problem}",
+                            'write database = "crisiswatch.db" (beside this file), or a path in a folder you can write')
+    raise ConfigError(f"{one_line(ctx.db_path)}: cannot create the database: {problem}\n"
+                      "  fix: set `database` in [settings], or pass --db, to a path in a folder you can write")
 
 
 def _database_summary(ctx: Context) -> str:

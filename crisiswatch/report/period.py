@@ -44,7 +44,7 @@ def parse_when(value: str, *, now: datetime, zone: tzinfo | None, option: str = 
     try:
         return models.parse_when(value, now=now, naive=zone or UTC)
     except OverflowError:
-        raise PeriodError(f"{option} {value!r}: that is further back than any date") from None
+        raise PeriodError(f"{option} {value!r}: that is further back than any date (at most a century, 36600d)") from None
     except ValueError:
         raise PeriodError(f"{option} {value!r}: use a duration back from now (24h, 7d), a date (2026-11-30) "
                           "or a date and time (2026-11-30T08:00)") from None

@@ -33,6 +33,25 @@ BUSY_TIMEOUT_MS = 60_000
 """How long a write waits for another process's transaction before giving up with a clear error."""
 
 
+def creation_problem(path: Path) -> str | None:
+    """Why a database could never be created at ``path`` (``None`` when it exists or could be).
+
+    Asked before anything is created, so ``check`` can say it and ``open`` can
+    say it better than the OS ("File exists" for ``/dev/null/x.db``): the
+    nearest existing ancestor must be a folder we may create files in.
+    """
+    if path.exists():
+        return "is a folder, not a database file" if path.is_dir() else None
+    ancestor = path.absolute().parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        return f"{ancestor} is not a folder"
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        return f"no permission to create files in {ancestor}"
+    return None
+
+
 def explain_sqlite(exc: sqlite3.Error, path: Path) -> StoreError:
     msg = str(exc).lower()
     if "locked" in msg or "busy" in msg:
@@ -98,6 +117,9 @@ class Connection:
                     raise StoreError(f"{path}: no such database; run `crisiswatch poll --once` first")
                 conn = _open_readonly(path)
             else:
+                problem = None if path.exists() else creation_problem(path)
+                if problem:
+                    raise StoreError(f"{path}: cannot create the database: {problem}")
                 path.parent.mkdir(parents=True, exist_ok=True)
                 # An absolute path: even a SQLite built to read "file:…" names as URIs takes it literally.
                 conn = sqlite3.connect(os.path.abspath(path), isolation_level=None, check_same_thread=False)

@@ -9,7 +9,7 @@ from typing import Any, TypedDict, cast
 from ..fold import fold
 from ..models import from_iso, iso, severity_rank, utcnow
 from .connection import Connection
-from .lists import split, with_lists
+from .lists import SEPARATOR, split, with_lists
 
 
 class AlertRow(TypedDict):
@@ -116,14 +116,15 @@ class Queries(Connection):
         the languages the story was carried in, and every outlet with its language (``alert_outlets``)."""
         row = self._one(
             "SELECT i.*, f.name AS feed, a.severity, a.state, a.keywords, a.rules, a.feeds AS alert_feeds, "
-            "a.languages AS alert_languages, (SELECT group_concat(o, '; ') FROM (SELECT f2.name || "
+            "a.languages AS alert_languages, (SELECT group_concat(o, ?) FROM (SELECT f2.name || "
             "CASE WHEN af.language != '' THEN ' (' || af.language || ')' ELSE '' END AS o FROM alert_feeds af "
             "JOIN feeds f2 ON f2.id = af.feed_id WHERE af.alert_id = a.id ORDER BY af.seen, af.feed_id)) AS alert_outlets "
             "FROM items i JOIN feeds f ON f.id = i.feed_id LEFT JOIN alerts a ON a.id = i.alert_id WHERE i.id = ?",
-            (item_id,))
+            (SEPARATOR, item_id))
         if row is not None:
             with_lists(row)
             row["alert_feeds_list"] = tuple(split(row["alert_feeds"]))
+            row["alert_outlets_list"] = tuple(split(row["alert_outlets"]))
         return row
 
     def events_tail(self, limit: int = 200, *, after_id: int = 0) -> list[EventRow]:

@@ -13,6 +13,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from ...store.lists import split
 from ..format import local_time
 
 
@@ -26,7 +27,7 @@ def event_renderable(event: dict[str, Any], tz: tzinfo | None) -> Table:
         ("Kind", event.get("kind")),
         ("Feed", event.get("feed")),
         ("Title", event.get("title")),
-        ("Keywords", ", ".join(k for k in (event.get("keywords") or "").split("; ") if k)),
+        ("Keywords", ", ".join(event.get("keywords_list") or split(event.get("keywords")))),
         ("Link", event.get("link")),
         ("Detail", event.get("detail")),
     )
