@@ -84,40 +84,40 @@ async def test_five_megabyte_feed_within_cap(fault_server: FaultServer) -> None:
     ],
 )
 async def test_deadline_covers_whole_request(fault_server: FaultServer, path: str, where: str) -> None:
-    async with Fetcher(Settings(timeout=0.5)) as f:  # client set-up (TLS context) is not the request
+    async with Fetcher(Settings(timeout=0.25)) as f:  # client set-up (TLS context) is not the request
         start = time.monotonic()
         r = await f.fetch(fault_server.url(path))
         took = time.monotonic() - start
     assert r.error_kind == "timeout"
-    assert r.error and r.error.startswith("timed out after 0.5s") and where in r.error
-    assert 0.45 <= r.elapsed <= took < 1.0, (r.elapsed, took)
+    assert r.error and r.error.startswith("timed out after 0.25s") and where in r.error
+    assert 0.225 <= r.elapsed <= took < 0.25 + 0.5, (r.elapsed, took)
     assert r.body is None
 
 
 async def test_poll_of_twenty_with_stalls_is_bounded(fault_server: FaultServer) -> None:
-    """One 'poll': 20 concurrent fetches, 6 of which never finish, under a 1 s deadline."""
-    stalling = ["/stall-headers", "/stall-body", "/trickle?interval=0.2"] * 2
+    """One 'poll': 20 concurrent fetches, 6 of which never finish, under a 0.6 s deadline."""
+    stalling = ["/stall-headers", "/stall-body", "/trickle?interval=0.1"] * 2
     urls = [fault_server.url(f"/rss?tag=poll{i}") for i in range(14)] + [fault_server.url(p) for p in stalling]
     urls = urls[::2] + urls[1::2]  # interleave stalls with good feeds
-    settings = Settings(timeout=1.0, per_host_connections=20)
+    settings = Settings(timeout=0.6, per_host_connections=20)
     async with Fetcher(settings) as f:
         start = time.monotonic()
         results = await asyncio.gather(*(f.fetch(u) for u in urls))
         took = time.monotonic() - start
-    assert took < 1.5, f"poll took {took:.2f}s"
+    assert took < 0.6 + 0.5, f"poll took {took:.2f}s"
     assert sum(r.ok for r in results) == 14
     assert sum(r.error_kind == "timeout" for r in results) == 6
 
 
 async def test_poll_bounded_even_when_stalls_hog_the_host_slots(fault_server: FaultServer) -> None:
     """The deadline includes waiting for a per-host slot, so a poll never exceeds it."""
-    settings = Settings(timeout=0.6, per_host_connections=2)
+    settings = Settings(timeout=0.3, per_host_connections=2)
     urls = [fault_server.url("/stall-headers")] * 2 + [fault_server.url(f"/rss?tag=queued{i}") for i in range(4)]
     async with Fetcher(settings) as f:
         start = time.monotonic()
         results = await asyncio.gather(*(f.fetch(u) for u in urls))
         took = time.monotonic() - start
-    assert took < 0.9, took
+    assert took < 0.3 + 0.3, took
     queued = [r for r in results[2:] if r.error_kind == "timeout"]
     assert all(r.ok or r.error_kind == "timeout" for r in results)
     # Which queued fetch wins a slot freed at the deadline is a race; at least one must say it waited.
@@ -128,7 +128,7 @@ async def test_per_host_concurrency_is_bounded(fresh_fault_server: FaultServer) 
     srv = fresh_fault_server
     settings = Settings(timeout=5.0, per_host_connections=2)
     async with Fetcher(settings) as f:
-        results = await asyncio.gather(*(f.fetch(srv.url(f"/slow?delay=0.15&i={i}")) for i in range(8)))
+        results = await asyncio.gather(*(f.fetch(srv.url(f"/slow?delay=0.15&i={i}")) for i in range(4)))
     assert all(r.ok for r in results)
     assert srv.max_in_flight == 2
 
@@ -137,7 +137,7 @@ async def test_overall_concurrency_is_bounded(fresh_fault_server: FaultServer) -
     srv = fresh_fault_server
     settings = Settings(timeout=5.0, max_connections=3, per_host_connections=10)
     async with Fetcher(settings) as f:
-        results = await asyncio.gather(*(f.fetch(srv.url(f"/slow?delay=0.15&j={i}")) for i in range(9)))
+        results = await asyncio.gather(*(f.fetch(srv.url(f"/slow?delay=0.15&j={i}")) for i in range(6)))
     assert all(r.ok for r in results)
     assert srv.max_in_flight == 3
 
@@ -381,7 +381,7 @@ async def test_unsendable_validators_are_dropped(fault_server: FaultServer) -> N
 
 async def test_timeouts_do_not_leak_pool_connections(fault_server: FaultServer) -> None:
     """Cancelled requests must give their connection back, or a week of timeouts starves the pool."""
-    settings = Settings(timeout=0.3, max_connections=2, per_host_connections=2)
+    settings = Settings(timeout=0.2, max_connections=2, per_host_connections=2)
     async with Fetcher(settings) as f:
         for _ in range(3):
             stalled = await asyncio.gather(*(f.fetch(fault_server.url("/stall-body")) for _ in range(2)))

@@ -59,6 +59,7 @@ class CountingServer(ThreadingHTTPServer):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: CountingServer
+    disable_nagle_algorithm = True
     timeout = 10  # an idle kept-alive connection's handler thread gives up eventually
 
     def log_message(self, format: str, *args: object) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -443,22 +444,36 @@ def test_one_feeds_store_fault_does_not_lose_its_batch(fault_server: FaultServer
     assert all(rows[fid] == (1, 200, None) for fid in store.batches[0] + store.batches[1] if fid != failed)
 
 
-class SlowStore(Store):
-    """Each batch takes half a second, so a poll can be cancelled while one is being committed."""
+class HeldStore(Store):
+    """A real Store whose batches wait at the door until the test lets them through, noting that one has begun."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.committing = threading.Event()
+        self.release = threading.Event()
 
     def record_results(self, calls):  # type: ignore[no-untyped-def]
-        time.sleep(0.5)
+        self.committing.set()
+        self.release.wait(GATE_TIMEOUT)
         return super().record_results(calls)
 
 
 def test_a_poll_cancelled_mid_batch_does_not_hang_the_next(fault_server: FaultServer, tmp_path: Path) -> None:
     """Cancelling poll_once closes its loop under the writer thread; the next poll must still finish."""
     config = poll_config(fault_server, 6, f"cancel-{tmp_path.name}")
-    store = SlowStore.open(tmp_path / "cw.db")
+    store = HeldStore.open(tmp_path / "cw.db")
     poller = Poller(config, store, workers=1)
+
+    async def cancelled_mid_batch() -> None:
+        poll = asyncio.ensure_future(poller.poll_once())
+        assert await asyncio.to_thread(store.committing.wait, GATE_TIMEOUT), "no batch ever reached the store"
+        poll.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await poll
+
     try:
-        with pytest.raises(TimeoutError):
-            asyncio.run(asyncio.wait_for(poller.poll_once(), 0.3))
+        asyncio.run(cancelled_mid_batch())  # its loop is closed while the writer is inside a batch
+        store.release.set()
         deadline = time.monotonic() + 10
         while True:  # the writer finishes that batch against the closed loop
             with poller._pending_lock:
@@ -468,6 +483,7 @@ def test_a_poll_cancelled_mid_batch_does_not_hang_the_next(fault_server: FaultSe
             time.sleep(0.01)
         summary = asyncio.run(asyncio.wait_for(poller.poll_once(), 30))
     finally:
+        store.release.set()
         poller.close()
     assert summary.feeds == 6 and summary.errors == 0, summary.line()
     assert sum(items_per_feed(tmp_path / "cw.db").values()) == sum(expected_items(f.name) for f in config.feeds)
