@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from textual.pilot import Pilot
+from textual.worker import WorkerCancelled
 
 #: How often ``wait_for`` looks at its condition. Short, because each look is cheap
 #: and every step of latency is paid by every test that waits.
@@ -55,7 +56,9 @@ async def settle(pilot: Pilot, *, quiet_rounds: int = 2, timeout: float = 15.0) 
             remaining = deadline - time.monotonic()
             try:
                 await asyncio.wait_for(app.workers.wait_for_complete(workers), max(remaining, 0.01))
-            except TimeoutError:
+            except (TimeoutError, WorkerCancelled):
+                # An exclusive worker replaced while we waited (a reload superseded by the next): its
+                # successor is among the busy workers of the next round.
                 pass
         await pilot.pause(0)
         if in_flight(app):
