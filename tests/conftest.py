@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import compileall
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -79,3 +80,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     worker. The order within each group stays as collected.
     """
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.fixture(autouse=True)
+def _release_textual_render_caches() -> Iterator[None]:
+    """Drop what Textual keeps of the apps a test started, once it is over.
+
+    ``StylesCache.get_inner_outer`` is an ``lru_cache`` on a method, so it keeps
+    the last 1,024 StylesCache objects alive, each with its rendered strips:
+    ~100,000 caches by the end of a worker's share of the TUI tests. Every
+    garbage collection walks them, and pytest runs five at exit. Guarded: a
+    Textual without the cache leaves nothing to do.
+    """
+    yield
+    styles_cache = sys.modules.get("textual._styles_cache")
+    cached = getattr(getattr(styles_cache, "StylesCache", None), "get_inner_outer", None)
+    if cached is not None and hasattr(cached, "cache_clear"):
+        cached.cache_clear()
