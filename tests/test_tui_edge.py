@@ -77,13 +77,10 @@ async def test_a_locked_database_is_announced_then_the_dashboard_loads(data: tui
 async def test_sigterm_quits_the_dashboard_like_q(data: tui_data.Built) -> None:
     """systemd's stop or a plain `kill`: the app exits in order (screen restored), not by the default action."""
     import signal
-    import time
 
     app = make_app(data)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         os.kill(os.getpid(), signal.SIGTERM)  # a real signal to this very process
-        deadline = time.monotonic() + 10
-        while app.return_code is None and time.monotonic() < deadline:
-            await pilot.pause(0.05)
+        await wait_for(pilot, lambda: app.return_code is not None, timeout=10)
         assert app.return_code == 0

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import tui_data
-from pilotkit import settle
+from pilotkit import settle, wait_for
 from textual.pilot import Pilot
 from tui_data import NOW
 
@@ -100,11 +100,7 @@ def _live(*keys: str):
             return (table.row_count == 7 and len(app.screen.fresh) == 2
                     and len(app.screen.query("Toast")) == 2)
 
-        for _ in range(1000):  # bounded: 20 s
-            if arrived():
-                break
-            await pilot.pause(0.02)
-        assert arrived(), (table.row_count, len(app.screen.fresh), len(app.screen.query("Toast")))
+        await wait_for(pilot, arrived, timeout=20)
         await settle(pilot)
         if keys:
             await pilot.press(*keys)
