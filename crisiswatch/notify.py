@@ -313,9 +313,10 @@ class _Channel:
         abandoned = 0
         while True:
             try:
-                # Once aborted, drain what is left without delivering and stop
-                # when empty, even if the shutdown sentinel never fit in the queue.
-                alert = self.queue.get(timeout=0.2 if self.abort.is_set() else None)
+                # Once aborted, drain what is left without delivering and stop when
+                # empty, even if the shutdown sentinel never fit in the queue (close
+                # sets the abort only after trying to put it: nothing more is coming).
+                alert = self.queue.get_nowait() if self.abort.is_set() else self.queue.get()
             except queue.Empty:
                 break
             if alert is None:
@@ -486,7 +487,7 @@ class Notifier:
         try:
             while True:
                 try:
-                    _, stderr = proc.communicate(timeout=min(0.2, max(0.01, deadline - time.monotonic())))
+                    _, stderr = proc.communicate(timeout=min(0.05, max(0.01, deadline - time.monotonic())))
                     break
                 except subprocess.TimeoutExpired:
                     if self._abort.is_set():

@@ -33,7 +33,7 @@ from .redact import redact_text
 from .store import FeedOutcome, Store, StoryPolicy
 from .termsafe import one_line
 from .units import MAX_DURATION, format_duration
-from .worker import init_worker, parse_and_match, warm
+from .worker import OwnerLine, init_worker, parse_and_match, warm
 
 if TYPE_CHECKING:
     from .fetch import Fetcher
@@ -196,6 +196,8 @@ class Poller:
         self.workers = workers if workers is not None else max(1, min(4, os.cpu_count() or 1))
         self._pool: Executor | None = None
         self._warming: threading.Thread | None = None
+        self._owner_line: OwnerLine | None = None
+        """What tells the pool's workers at once that this process is gone (kill -9 included); POSIX only."""
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crisiswatch-store")
         self._pending: list[tuple[tuple[Any, ...], dict[str, Any], asyncio.Future[FeedOutcome]]] = []
         self._pending_lock = threading.Lock()
@@ -217,9 +219,12 @@ class Poller:
                 init_worker(self.config.keywords, self.config.rules)
                 self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crisiswatch-parse")
             else:
+                if self._owner_line is None and os.name == "posix":
+                    self._owner_line = OwnerLine()
+                line = self._owner_line.reader if self._owner_line is not None else None
                 self._pool = ProcessPoolExecutor(
                     max_workers=self.workers, mp_context=_pool_context(), initializer=init_worker,
-                    initargs=(self.config.keywords, self.config.rules, os.getpid()))
+                    initargs=(self.config.keywords, self.config.rules, os.getpid(), line))
         return self._pool
 
     def _start_workers(self) -> None:
@@ -252,6 +257,9 @@ class Poller:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        if self._owner_line is not None:
+            self._owner_line.close()
+            self._owner_line = None
         self._writer.shutdown(wait=True)
 
     def request_poll(self) -> list[Hold]:

@@ -25,22 +25,24 @@ if TYPE_CHECKING:
 _MATCHER: Any = None
 
 
-def init_worker(keywords: Sequence[Keyword], rules: Sequence[Rule], owner_pid: int | None = None) -> None:
+def init_worker(keywords: Sequence[Keyword], rules: Sequence[Rule], owner_pid: int | None = None,
+                owner_line: Any = None) -> None:
     """Pool initializer: build this process's matcher, and watch the owner if there is one.
 
     A worker ignores SIGINT and SIGTERM: Ctrl-C in a terminal (and systemd's
     stop) signal the whole process group, and a worker that died of them would
     print a ``KeyboardInterrupt`` traceback, or break the pool so the feed in
     hand is recorded as a parser crash. Shutting workers down is the owner's
-    job (``Poller.close``), and :func:`_exit_with_owner` ends them if the owner
-    is killed outright.
+    job (``Poller.close``), and the watch thread ends them if the owner is
+    killed outright: at once through ``owner_line`` (the read end of an
+    :class:`OwnerLine`), else by polling ``owner_pid``.
     """
     global _MATCHER
     from .match import Matcher
 
     if owner_pid is not None:  # a pool process (the in-process fallback keeps the caller's signals)
         quiet_signals()
-        threading.Thread(target=_exit_with_owner, args=(owner_pid,), name="crisiswatch-owner-watch",
+        threading.Thread(target=_exit_with_owner, args=(owner_pid, owner_line), name="crisiswatch-owner-watch",
                          daemon=True).start()
 
     _MATCHER = Matcher(keywords, rules)
@@ -58,16 +60,73 @@ def quiet_signals() -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})  # ignored now: safe to unblock
 
 
-def _exit_with_owner(owner_pid: int, interval: float = 1.0) -> None:
+_OWNER_ENDS: set[int] = set()
+"""Write ends of this process's live :class:`OwnerLine` s, closed in every child it forks."""
+
+
+def _drop_owner_ends() -> None:
+    for fd in list(_OWNER_ENDS):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _OWNER_ENDS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_drop_owner_ends)
+
+
+class OwnerLine:
+    """A pipe whose write end only its owner holds, so the read end sees EOF the instant the owner is gone.
+
+    Nothing is ever written: a worker blocks reading :attr:`reader` and gets
+    end-of-file when the last write end closes, which the kernel does when the
+    owner exits for any reason, ``kill -9`` included. The write end is not
+    inheritable (no exec'd helper, such as the forkserver, gets it) and is
+    closed in every child forked from the owner (fork-context workers). The
+    read end travels to a worker as a ``multiprocessing`` connection: inherited
+    under fork, passed over the forkserver's socket otherwise. POSIX only.
+    """
+
+    def __init__(self) -> None:
+        from multiprocessing.connection import Connection
+
+        read_end, self._write_end = os.pipe()
+        _OWNER_ENDS.add(self._write_end)
+        self.reader: Any = Connection(read_end, writable=False)
+
+    def close(self) -> None:
+        """Close both ends (after the pool's workers are gone: the ones still there would exit)."""
+        if self._write_end >= 0:
+            _OWNER_ENDS.discard(self._write_end)  # before the close: a fork between them keeps no stale number
+            os.close(self._write_end)
+            self._write_end = -1
+        self.reader.close()
+
+
+def _exit_with_owner(owner_pid: int, owner_line: Any = None, interval: float = 1.0) -> None:
     """End this worker when the crisiswatch process that owns the pool is gone.
 
     A pool worker blocks on its task queue forever, and the forkserver it came
     from lives while any of its children do: after a ``kill -9`` of crisiswatch
-    they would all stay behind. Polling the owner's pid is the portable way to
-    notice (the worker's parent is the forkserver, so PR_SET_PDEATHSIG cannot help).
+    they would all stay behind. With an :class:`OwnerLine`'s read end the
+    worker learns at once (EOF); the owner's pid is still checked every
+    ``interval`` seconds, the only way without a line (not POSIX) and a
+    backstop if one ever leaked a write end (the worker's parent is the
+    forkserver, so PR_SET_PDEATHSIG cannot help).
     """
+    import select
+
+    fd = owner_line.fileno() if owner_line is not None else -1
     while True:
-        time.sleep(interval)
+        if fd >= 0:
+            try:
+                if select.select([fd], [], [], interval)[0] and not os.read(fd, 1):
+                    os._exit(0)  # end of file: the last write end, the owner's, is closed
+            except (OSError, ValueError):
+                fd = -1
+                continue
+        else:
+            time.sleep(interval)
         try:
             os.kill(owner_pid, 0)
         except ProcessLookupError:

@@ -55,16 +55,16 @@ def test_quadratic_blowup_feed_is_bounded(fault_server: FaultServer) -> None:
 
 def test_a_stalling_server_costs_the_deadline(fault_server: FaultServer) -> None:
     started = time.monotonic()
-    with pytest.raises(DiscoveryError, match=r"timed out after 0\.3s"):
-        discover(fault_server.url("/stall-body?seconds=30"), timeout=0.3)
-    assert time.monotonic() - started < 0.3 + 2
+    with pytest.raises(DiscoveryError, match=r"timed out after 0\.15s"):
+        discover(fault_server.url("/stall-body?seconds=30"), timeout=0.15)
+    assert time.monotonic() - started < 0.15 + 2
 
 
 def test_a_trickling_server_costs_the_deadline(fault_server: FaultServer) -> None:
     started = time.monotonic()
     with pytest.raises(DiscoveryError, match=r"timed out"):
-        discover(fault_server.url("/trickle?interval=0.05&size=100000"), timeout=0.3)
-    assert time.monotonic() - started < 0.3 + 2
+        discover(fault_server.url("/trickle?interval=0.05&size=100000"), timeout=0.15)
+    assert time.monotonic() - started < 0.15 + 2
 
 
 @pytest.mark.parametrize(("path", "reason"), [

@@ -62,7 +62,7 @@ def server() -> Iterator[str]:
     _Handler.bodies = {f"/f{n}": _feed_body(n) for n in range(FEEDS)}
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
@@ -274,3 +274,43 @@ def test_kill_9_leaves_no_helper_processes_behind(config: Path, tmp_path: Path) 
     while (alive := running()) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert alive == [], [names[p.pid] for p in alive]
+
+
+_OWNER = """
+import multiprocessing, os, sys
+from crisiswatch.worker import OwnerLine, _exit_with_owner
+line = OwnerLine()
+worker = multiprocessing.get_context(sys.argv[1]).Process(target=_exit_with_owner,
+                                                          args=(os.getpid(), line.reader, 3600.0))
+worker.start()
+print(worker.pid, flush=True)
+sys.stdin.read()
+"""
+
+
+@pytest.mark.parametrize("context", ["fork", "forkserver"])
+def test_a_worker_learns_of_its_owners_kill_9_at_once(context: str) -> None:
+    """The owner line's EOF, not the pid check (an hour apart here), ends a worker of a killed owner.
+
+    Under fork the worker is a child of the owner and inherited everything it
+    had open: it only sees EOF if the write end was closed in it after the fork.
+    """
+    import psutil
+
+    owner = subprocess.Popen([sys.executable, "-c", _OWNER, context], env=_env(), stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        worker = psutil.Process(int(owner.stdout.readline()))  # type: ignore[union-attr]
+        time.sleep(0.05)  # the worker is inside its wait (were it not, it would find the EOF on arrival)
+        assert worker.is_running() and worker.status() != psutil.STATUS_ZOMBIE
+        owner.kill()
+        owner.wait(timeout=10)
+        with pytest.raises(psutil.NoSuchProcess):
+            deadline = time.monotonic() + 10  # far above the ms it takes; far below the hour of the pid check
+            while time.monotonic() < deadline:
+                if worker.status() == psutil.STATUS_ZOMBIE:  # exited, waiting for init to reap it
+                    raise psutil.NoSuchProcess(worker.pid)
+                time.sleep(0.01)
+    finally:
+        owner.kill()
+        owner.wait()
