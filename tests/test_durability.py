@@ -246,17 +246,25 @@ def test_kill_9_leaves_no_helper_processes_behind(config: Path, tmp_path: Path) 
                             stderr=subprocess.DEVNULL)
     parent = psutil.Process(proc.pid)
     helpers: list[psutil.Process] = []
+    names: dict[int, str] = {}
+
+    def cmdline(p: psutil.Process) -> str:
+        try:
+            return " ".join(p.cmdline())
+        except psutil.Error:  # gone already (a worker's short-lived child, say)
+            return ""
+
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and proc.poll() is None:
         helpers = parent.children(recursive=True)
-        if any("spawn_main" in " ".join(p.cmdline()) or "forkserver" in " ".join(p.cmdline())
-               for p in helpers if p.is_running()) and len(helpers) >= 3:
+        names = {p.pid: cmdline(p)[:120] for p in helpers}
+        if any("spawn_main" in name or "forkserver" in name for name in names.values()) and len(helpers) >= 3:
             break
         time.sleep(0.05)
     assert proc.poll() is None and len(helpers) >= 3, "the poll finished before its process pool was seen"
+    # Named before the kill: the helpers now exit within milliseconds of it, too soon to be asked after.
     proc.kill()
     proc.wait(timeout=10)
-    names = {p.pid: " ".join(p.cmdline())[:120] for p in helpers}
 
     def running() -> list[psutil.Process]:
         # Exited is enough: an orphan stays a zombie until init reaps it, on init's own schedule
