@@ -13,6 +13,21 @@ from faultserver import FaultServer
 PACKAGE = Path(__file__).resolve().parents[1] / "crisiswatch"
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """``-n 2`` schedules by work stealing: a worker that runs dry takes half of the other's queue.
+
+    xdist's default ``load`` hands each worker fixed chunks up front; with a few
+    5 s tests in one worker's chunk, the other finished its share seconds early
+    and waited. Only the default is changed: an explicit ``--dist`` is kept, and
+    without ``-n`` nothing is distributed at all.
+    """
+    option = config.option
+    if getattr(option, "numprocesses", None) and getattr(option, "dist", None) == "no" \
+            and not getattr(option, "distload", False):
+        option.dist = "worksteal"
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Byte-compile the package once, before any test spawns ``python -m crisiswatch.cli``.
 
