@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import compileall
+import gc
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -138,3 +139,18 @@ def _release_textual_render_caches() -> Iterator[None]:
     cached = getattr(getattr(styles_cache, "StylesCache", None), "get_inner_outer", None)
     if cached is not None and hasattr(cached, "cache_clear"):
         cached.cache_clear()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Keep the garbage collector off what lives for the whole session, and run it less often.
+
+    Measured over the TUI, parse and fastfeed tests: 8.1 s of a 47 s run were spent
+    in the collector (5,100 young collections, 42 full ones walking every module,
+    test item and Textual class). Freezing what exists after collection moves it out
+    of every later collection, and a young generation of 10,000 objects instead of
+    700 collects ten times less often: 3.9 s. Cycles are still collected; nothing a
+    test checks depends on when.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
