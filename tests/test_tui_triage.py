@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import tui_data
-from pilotkit import alerts_of, headlines_of, make_app, settle, wait_for
+from pilotkit import alerts_of, headlines_of, make_app, notifications, settle, wait_for
 from textual.command import CommandList, CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import Footer, Input, Static
@@ -136,6 +136,7 @@ async def test_enter_pin_dismiss_and_click_each_mark_seen(data: tui_data.Built) 
 
 async def test_n_and_N_jump_between_unseen_alerts_and_C_catches_up_once(data: tui_data.Built) -> None:
     app = make_app(data)
+    notes = notifications(app)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         alerts = alerts_of(app)
@@ -162,7 +163,7 @@ async def test_n_and_N_jump_between_unseen_alerts_and_C_catches_up_once(data: tu
         assert len(events_of(data.path, "caught_up")) == 1  # nothing left: no second event
         await pilot.press("n")
         await settle(pilot)
-        assert any("Nothing unseen" in n.message for n in app._notifications)
+        assert any("Nothing unseen" in message for _, message in notes)
 
 
 def test_an_existing_database_is_migrated_to_seen_state(tmp_path: Path) -> None:
@@ -432,11 +433,12 @@ async def test_o_inside_tmux_says_the_copy_may_not_arrive_and_shows_the_link(dat
                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TMUX", "/nonexistent/tmux-socket,1,0")
     app = make_app(data)
+    notes = notifications(app)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("o")
         await settle(pilot)
-        message = next(n.message for n in app._notifications if "https://news.example/" in n.message)
+        message = next(message for _, message in notes if "https://news.example/" in message)
         assert "set-clipboard on" in message and "Link copied" not in message
 
 

@@ -222,6 +222,11 @@ class PagedTable(BaseStyleCache, can_focus=True):
 
     # -- data ------------------------------------------------------------------------------
     @property
+    def pages_held(self) -> int:
+        """Pages of rows in memory now: only what is near the view, however long the table."""
+        return len(self._pages)
+
+    @property
     def cursor(self) -> dict[str, Any] | None:
         """The row under the cursor, if loaded."""
         return self.row_at(self.cursor_row)
