@@ -14,6 +14,22 @@ from faultserver import FaultServer
 PACKAGE = Path(__file__).resolve().parents[1] / "crisiswatch"
 
 
+def _one_collection_at_exit(config: pytest.Config) -> None:
+    """One garbage collection when pytest exits, not five.
+
+    pytest collects five times at exit to surface "exception ignored" messages
+    from finalizers; with a session's reports and Textual's classes in memory
+    that took 1-2 s in the controller and each worker, after the last test.
+    One pass still runs every finalizer that a cycle held back. The knob is the
+    one pytest's own ``pytester`` sets; a pytest without it leaves the default.
+    """
+    try:
+        from _pytest.unraisableexception import gc_collect_iterations_key
+    except ImportError:  # pragma: no cover - another pytest
+        return
+    config.stash[gc_collect_iterations_key] = 1
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> None:
     """``-n 2`` schedules by work stealing: a worker that runs dry takes half of the other's queue.
@@ -40,6 +56,7 @@ def pytest_configure(config: pytest.Config) -> None:
     controller) makes them start as an installed crisiswatch does; an up-to-date
     ``.pyc`` is left as it is, and a read-only tree just means no speed-up.
     """
+    _one_collection_at_exit(config)
     if hasattr(config, "workerinput"):
         return  # an xdist worker: the controller has done it
     try:
