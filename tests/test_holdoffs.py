@@ -13,7 +13,6 @@ import asyncio
 import sqlite3
 import subprocess
 import sys
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -230,7 +229,7 @@ def test_request_poll_skips_held_and_gone_feeds(fault_server: FaultServer, tmp_p
 
 
 async def test_the_dashboards_r_does_not_fetch_a_held_feed(fault_server: FaultServer, tmp_path: Path) -> None:
-    from textual.pilot import Pilot
+    from pilotkit import wait_for
 
     from crisiswatch.tui.app import CrisiswatchApp
 
@@ -239,19 +238,13 @@ async def test_the_dashboards_r_does_not_fetch_a_held_feed(fault_server: FaultSe
                          poll_interval=3600.0)
     app = CrisiswatchApp(config, tmp_path / "tui.db", poll=True)
 
-    async def wait_for(pilot: Pilot, predicate, timeout: float = 20.0) -> None:
-        start = time.monotonic()
-        while not predicate():
-            assert time.monotonic() - start < timeout, "condition not met in time"
-            await pilot.pause(0.02)
-
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: len(fault_server.requests_to(fine)) == 1
-                       and len(fault_server.requests_to(limited)) == 1 and app._poller is not None)
+                       and len(fault_server.requests_to(limited)) == 1 and app._poller is not None, timeout=20)
         await pilot.press("r")
-        await wait_for(pilot, lambda: len(fault_server.requests_to(fine)) == 2)
+        await wait_for(pilot, lambda: len(fault_server.requests_to(fine)) == 2, timeout=20)
         await pilot.press("r")
-        await wait_for(pilot, lambda: len(fault_server.requests_to(fine)) == 3)
+        await wait_for(pilot, lambda: len(fault_server.requests_to(fine)) == 3, timeout=20)
     assert len(fault_server.requests_to(limited)) == 1
 
 

@@ -51,10 +51,6 @@ def db_alert(path: Path, title: str) -> dict:
         return next(a for a in store.alerts_page(0, 1000, show_dismissed=True) if a["title"] == title)
 
 
-def db_events(path: Path, kind: str) -> list[dict]:
-    with Store.open(path) as store:
-        return [e for e in store.events_tail(10_000) if e["kind"] == kind]
-
 
 async def cursor_to(pilot: Pilot, table: AlertsTable | Headlines, title: str) -> None:
     table.focus()
@@ -115,14 +111,14 @@ async def test_pin_and_unpin_write_the_row_and_the_event(data: tui_data.Built) -
         await pilot.press("p")
         await settle(pilot)
         assert db_alert(data.path, title)["state"] == "pinned"
-        assert [e["title"] for e in db_events(data.path, "alert_pinned")][-1] == title
+        assert [e["title"] for e in tui_data.events_of(data.path, "alert_pinned")][-1] == title
         pinned = [alerts_of(app).row_at(i)["title"] for i in range(2)]
         assert title in pinned  # pinned rows sort first
         assert alerts_of(app).cursor["title"] == title  # the cursor followed the row
         await pilot.press("p")
         await settle(pilot)
         assert db_alert(data.path, title)["state"] == "new"
-        assert db_events(data.path, "alert_unpinned")[-1]["title"] == title
+        assert tui_data.events_of(data.path, "alert_unpinned")[-1]["title"] == title
 
 
 async def test_pin_from_the_headlines_pane_acts_on_that_headlines_alert(data: tui_data.Built) -> None:
@@ -145,13 +141,13 @@ async def test_dismiss_then_restore_repeatedly(data: tui_data.Built) -> None:
         await pilot.press("d")
         await settle(pilot)
         assert db_alert(data.path, title)["state"] == "dismissed"
-        assert db_events(data.path, "alert_dismissed")[-1]["title"] == title
+        assert tui_data.events_of(data.path, "alert_dismissed")[-1]["title"] == title
         assert title not in visible_titles(alerts_of(app))
         assert alerts_of(app).row_count == 4
         await pilot.press("u")
         await settle(pilot)
         assert db_alert(data.path, title)["state"] == "new"
-        assert db_events(data.path, "alert_restored")[-1]["title"] == title
+        assert tui_data.events_of(data.path, "alert_restored")[-1]["title"] == title
         assert title in visible_titles(alerts_of(app))
         # Again: the next most recent dismissal (made before the app started) comes back.
         await pilot.press("u")
@@ -161,7 +157,7 @@ async def test_dismiss_then_restore_repeatedly(data: tui_data.Built) -> None:
         assert alerts_of(app).row_count == 6
         await pilot.press("u")
         await settle(pilot)
-        assert len(db_events(data.path, "alert_restored")) == 2  # nothing left to restore
+        assert len(tui_data.events_of(data.path, "alert_restored")) == 2  # nothing left to restore
 
 
 async def test_severity_filter_and_dismissed_toggle(data: tui_data.Built) -> None:
@@ -207,7 +203,7 @@ async def test_export_writes_the_event_log_csv(data: tui_data.Built, tmp_path: P
         exported = [e for e in events if e["kind"] != "export"]
         assert [(r["time"], r["kind"], r["title"], r["detail"]) for r in rows] == [
             (e["time"], e["kind"], e["title"] or "", e["detail"]) for e in exported]
-        export_event = db_events(data.path, "export")[-1]
+        export_event = tui_data.events_of(data.path, "export")[-1]
         assert str(default) in export_event["detail"]
         assert any(str(default) in message for _, message in notes)
 
@@ -246,7 +242,7 @@ async def test_search_filters_headlines_and_escape_clears(data: tui_data.Built) 
         await settle(pilot)
         assert heads.query_text == "pad fe" and heads.row_count == 0
         assert not alerts_of(app).show_dismissed and alerts_of(app).min_severity == "low"
-        assert len(db_events(data.path, "alert_pinned")) == 1  # only the fixture's own pin
+        assert len(tui_data.events_of(data.path, "alert_pinned")) == 1  # only the fixture's own pin
         await pilot.press("slash")
         app.screen.query_one(Input).value = "brussels"
         await pilot.press("enter")
@@ -386,7 +382,7 @@ async def test_feed_health_shows_errors_and_reenables_a_gone_feed(data: tui_data
         await settle(pilot)
         with Store.open(data.path) as store:
             assert not next(f for f in store.feeds() if f["name"] == "Old Wire")["gone"]
-        assert db_events(data.path, "feed_reenabled")
+        assert tui_data.events_of(data.path, "feed_reenabled")
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, FeedHealthScreen)
@@ -526,7 +522,7 @@ async def test_export_failure_is_reported_not_raised(data: tui_data.Built, tmp_p
         await pilot.press("enter")
         await wait_for(pilot, lambda: any(title == "Export failed" for title, _ in notes))
         assert app.export_count == 0
-        assert not db_events(data.path, "export")
+        assert not tui_data.events_of(data.path, "export")
 
 
 async def test_live_rows_keep_the_selection_on_its_row_and_the_view_at_the_top(data: tui_data.Built) -> None:

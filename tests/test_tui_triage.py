@@ -50,10 +50,6 @@ def seen_in_db(path: Path) -> dict[str, str | None]:
         return {a["title"]: a["seen_at"] for a in store.alerts_page(0, 1000, show_dismissed=True)}
 
 
-def events_of(path: Path, kind: str) -> list[dict]:
-    with Store.open(path) as store:
-        return [e for e in store.events_tail(10_000) if e["kind"] == kind]
-
 
 def header_text(app: CrisiswatchApp) -> str:
     return str(app.screen.query_one("#status").render())
@@ -82,7 +78,7 @@ async def test_moving_onto_an_alert_by_key_marks_it_seen_and_nothing_else_does(d
         assert seen_in_db(data.path)[title] is not None
         assert alerts_of(app).cursor["seen_at"] is not None  # the row re-read, its ● gone
         await wait_for(pilot, lambda: "● 3 unseen" in header_text(app))
-        assert not [e for e in events_of(data.path, "alert_seen")]  # seeing one is not an event
+        assert not [e for e in tui_data.events_of(data.path, "alert_seen")]  # seeing one is not an event
         assert "alert_seen" not in EVENT_KINDS
 
 
@@ -155,12 +151,12 @@ async def test_n_and_N_jump_between_unseen_alerts_and_C_catches_up_once(data: tu
         await pilot.press("C")
         await settle(pilot)
         assert all(s is not None for s in seen_in_db(data.path).values())
-        caught = events_of(data.path, "caught_up")
+        caught = tui_data.events_of(data.path, "caught_up")
         assert len(caught) == 1 and "marked seen" in caught[0]["detail"]
         await wait_for(pilot, lambda: "all seen" in header_text(app))
         await pilot.press("C")
         await settle(pilot)
-        assert len(events_of(data.path, "caught_up")) == 1  # nothing left: no second event
+        assert len(tui_data.events_of(data.path, "caught_up")) == 1  # nothing left: no second event
         await pilot.press("n")
         await settle(pilot)
         assert any("Nothing unseen" in message for _, message in notes)
@@ -380,7 +376,7 @@ async def test_ctrl_p_offers_the_actions_and_a_theme_that_is_remembered(data: tu
         await wait_for(pilot, lambda: offered(app).startswith("Catch up"))
         await pilot.press("enter")
         await settle(pilot)
-        await wait_for(pilot, lambda: len(events_of(data.path, "caught_up")) == 1)
+        await wait_for(pilot, lambda: len(tui_data.events_of(data.path, "caught_up")) == 1)
     again = make_app(data)
     async with again.run_test(size=SIZE) as pilot:
         await settle(pilot)

@@ -160,3 +160,9 @@ def add_alert(path: Path, cfg: Config, *, key: str = "live-1", title: str = "Gun
     with Store.open(path) as store:
         ids = {f["name"]: f["id"] for f in store.feeds()}
         record(store, ids[feed], [story], now=now, cfg=cfg)
+
+
+def events_of(path: Path, kind: str) -> list[dict]:
+    """Every event of ``kind`` in the database, read back through its own connection."""
+    with Store.open(path) as store:
+        return [e for e in store.events_tail(10_000) if e["kind"] == kind]

@@ -41,7 +41,7 @@ def creation_problem(path: Path) -> str | None:
     nearest existing ancestor must be a folder we may create files in.
     """
     if path.exists():
-        return "is a folder, not a database file" if path.is_dir() else None
+        return "it is a directory, not a database file" if path.is_dir() else None
     ancestor = path.absolute().parent
     while not ancestor.exists() and ancestor != ancestor.parent:
         ancestor = ancestor.parent
@@ -117,7 +117,7 @@ class Connection:
                     raise StoreError(f"{path}: no such database; run `crisiswatch poll --once` first")
                 conn = _open_readonly(path)
             else:
-                problem = None if path.exists() else creation_problem(path)
+                problem = creation_problem(path)
                 if problem:
                     raise StoreError(f"{path}: cannot create the database: {problem}")
                 path.parent.mkdir(parents=True, exist_ok=True)
