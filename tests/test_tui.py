@@ -572,3 +572,22 @@ async def test_the_wide_detail_pane_shows_the_alert_under_the_cursor_after_live_
         pane = app.screen.query_one(DetailPane)
         await wait_for(pilot, lambda: pane.item is not None and alerts_of(app).cursor is not None
                        and pane.item.get("id") == alerts_of(app).cursor["item_id"], timeout=20.0)
+
+
+async def test_widening_the_terminal_shows_the_alert_under_the_cursor_in_the_detail_pane(
+        data: tui_data.Built) -> None:
+    """Started narrow (no detail pane), then widened past 120 columns: the pane that appears shows the alert
+    under the cursor at once, not "Select an alert…" until the cursor moves."""
+    from crisiswatch.tui.widgets.detail import DetailPane
+
+    app = make_app(data)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("j")
+        await settle(pilot)
+        cursor = alerts_of(app).cursor
+        assert cursor is not None
+        await pilot.resize_terminal(160, 48)
+        await settle(pilot)
+        pane = app.screen.query_one(DetailPane)
+        await wait_for(pilot, lambda: pane.item is not None and pane.item.get("id") == cursor["item_id"])

@@ -115,6 +115,8 @@ class Dashboard(Screen[None]):
         self._detail_timer: Timer | None = None
         self._search_timer: Timer | None = None
         self._detail_source: PagedTable | None = None
+        self._detail_stale = False
+        """A highlight arrived while the pane was hidden (narrow screen): it shows nothing current."""
         self._pending_toasts: list[dict[str, Any]] = []
         self._last_toast = 0.0
         self._toast_timer: Timer | None = None
@@ -284,6 +286,16 @@ class Dashboard(Screen[None]):
                     title=f"{len(alerts)} new alerts ({len(serious)} high/critical)", severity=worst, markup=False)
 
     # -- selection & detail ----------------------------------------------------------------------------
+    def on_resize(self) -> None:
+        # The breakpoint class changes with the size; once the classes are in, a pane that has just
+        # appeared shows the row under the cursor instead of waiting for the next move.
+        self.call_after_refresh(self._catch_up_detail)
+
+    def _catch_up_detail(self) -> None:
+        if self._detail_stale and self.has_class("-wide") and self.query_one(DetailPane).display:
+            self._detail_stale = False
+            self._load_detail((self._detail_source or self.alerts).cursor)
+
     @on(PagedTable.Highlighted)
     def _highlighted(self, event: PagedTable.Highlighted) -> None:
         # The detail pane shows the focused table's row. A table without focus (Headlines reloading under
@@ -294,6 +306,7 @@ class Dashboard(Screen[None]):
             return
         self._detail_source = event.table
         if not self.query_one(DetailPane).display or not self.has_class("-wide"):
+            self._detail_stale = True  # no pane to show it in; shown when the screen is wide again
             return
         if self._detail_timer is not None:
             self._detail_timer.stop()
