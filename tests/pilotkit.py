@@ -25,6 +25,14 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.worker import WorkerCancelled
 
+from crisiswatch.tui.pace import Pace
+
+#: The dashboard's latencies for tests: the same behaviour (a live row still waits for a look at the
+#: store, a reload for typing to pause), a tenth of the wait. The toast gap stays the product's, so a
+#: snapshot shows the same batching of toasts a user sees.
+QUICK = Pace(watch=0.05, reload_gap=0.05, reload_max_delay=0.1, reload_retry=0.02, key_quiet=0.05,
+             detail_delay=0.03, search_delay=0.05, health_reload=0.2)
+
 #: How often ``wait_for`` looks at its condition. Short, because each look is cheap
 #: and every step of latency is paid by every test that waits.
 STEP = 0.01
@@ -88,13 +96,14 @@ async def wait_for(pilot: Pilot, predicate: Callable[[], object], timeout: float
 
 
 def make_app(built: Any, **kwargs: Any) -> Any:
-    """The dashboard on a ``tui_data`` database at its fixed clock, without the poller unless asked."""
+    """The dashboard on a ``tui_data`` database at its fixed clock and quick pace, without the poller unless asked."""
     from tui_data import NOW
 
     from crisiswatch.tui.app import CrisiswatchApp
 
     kwargs.setdefault("poll", False)
     kwargs.setdefault("clock", lambda: NOW)
+    kwargs.setdefault("pace", QUICK)
     return CrisiswatchApp(built.config, built.path, **kwargs)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import feedparser
 import pytest
-from pilotkit import wait_for
+from pilotkit import QUICK, wait_for
 
 from crisiswatch import cli
 from crisiswatch.config import Config, load_config
@@ -510,7 +510,7 @@ async def test_the_demo_dashboard_shows_its_first_alert_then_a_live_one(tmp_path
     monkeypatch.setenv("CRISISWATCH_BROWSER", "0")
     # speed=10 gives the 1 s poll interval; the fake clock means batches come only from release_next().
     with DemoServer(seed=11, speed=10, clock=clock) as server:
-        app = CrisiswatchApp(server.config(), tmp_path / "demo.db", poll=True)
+        app = CrisiswatchApp(server.config(), tmp_path / "demo.db", poll=True, pace=QUICK)
         async with app.run_test(size=(100, 30)) as pilot:
             alerts_table = app.screen.query_one(AlertsTable)
             await wait_for(pilot, lambda: alerts_table.row_count > 0, timeout=15)
@@ -547,7 +547,7 @@ async def test_live_demo_news_stays_in_view_without_a_key_press(tmp_path: Path, 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("CRISISWATCH_BROWSER", "0")
     with DemoServer(seed=11, speed=10, clock=clock) as server:
-        app = CrisiswatchApp(server.config(), tmp_path / "demo.db", poll=True)
+        app = CrisiswatchApp(server.config(), tmp_path / "demo.db", poll=True, pace=QUICK)
         async with app.run_test(size=(80, 24)) as pilot:
             table = app.screen.query_one(AlertsTable)
             headlines = app.screen.query_one(Headlines)

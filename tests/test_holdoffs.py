@@ -229,14 +229,14 @@ def test_request_poll_skips_held_and_gone_feeds(fault_server: FaultServer, tmp_p
 
 
 async def test_the_dashboards_r_does_not_fetch_a_held_feed(fault_server: FaultServer, tmp_path: Path) -> None:
-    from pilotkit import wait_for
+    from pilotkit import QUICK, wait_for
 
     from crisiswatch.tui.app import CrisiswatchApp
 
     limited, fine = "/ratelimit?code=429&retry=3600&case=tui", "/rss?n=2&tag=tui"
     config = make_config([("limited", fault_server.url(limited)), ("fine", fault_server.url(fine))],
                          poll_interval=3600.0)
-    app = CrisiswatchApp(config, tmp_path / "tui.db", poll=True)
+    app = CrisiswatchApp(config, tmp_path / "tui.db", poll=True, pace=QUICK)
 
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: len(fault_server.requests_to(fine)) == 1

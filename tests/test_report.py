@@ -411,12 +411,13 @@ async def test_the_dashboard_key_writes_the_report_and_says_where(tmp_path: Path
     import time as clock
 
     import tui_data
+    from pilotkit import QUICK
 
     from crisiswatch.tui.app import CrisiswatchApp
 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     data = tui_data.build(tmp_path / "t.db")
-    app = CrisiswatchApp(data.config, data.path, poll=False, clock=lambda: tui_data.NOW)
+    app = CrisiswatchApp(data.config, data.path, poll=False, clock=lambda: tui_data.NOW, pace=QUICK)
     sent: list[tuple[str, str]] = []
     shown = app.notify
 

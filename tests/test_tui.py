@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import tui_data
 from feedgen import rss
-from pilotkit import alerts_of, headlines_of, make_app, notifications, settle, wait_for
+from pilotkit import QUICK, alerts_of, headlines_of, make_app, notifications, settle, wait_for
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input
 from tui_data import NOW
@@ -444,7 +444,7 @@ async def test_background_poller_brings_new_alerts_and_r_polls_now(
         tmp_path: Path, feed_server: tuple[str, type[_FeedHandler]]) -> None:
     url, handler = feed_server
     cfg = tui_data.config(feeds=(Feed("Wire", url),), poll_interval=3600.0)
-    app = CrisiswatchApp(cfg, tmp_path / "live.db", poll=True)
+    app = CrisiswatchApp(cfg, tmp_path / "live.db", poll=True, pace=QUICK)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: headlines_of(app).row_count == 1, timeout=15)
         assert alerts_of(app).row_count == 0
@@ -460,7 +460,7 @@ async def test_background_poller_brings_new_alerts_and_r_polls_now(
 async def test_q_quits_and_stops_the_poller(tmp_path: Path, feed_server: tuple[str, type[_FeedHandler]]) -> None:
     url, _ = feed_server
     cfg = tui_data.config(feeds=(Feed("Wire", url),), poll_interval=3600.0)
-    app = CrisiswatchApp(cfg, tmp_path / "q.db", poll=True)
+    app = CrisiswatchApp(cfg, tmp_path / "q.db", poll=True, pace=QUICK)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app._poller is not None, timeout=10)
         await pilot.press("q")
@@ -491,7 +491,7 @@ async def test_paging_through_thousands_of_headlines(tmp_path: Path) -> None:
     with Store.open(tmp_path / "big.db") as store:
         ids = store.sync_feeds(cfg.feeds)
         tui_data.record(store, ids["RTS"], stories, now=NOW, cfg=cfg)
-    app = CrisiswatchApp(cfg, tmp_path / "big.db", poll=False, clock=lambda: NOW)
+    app = CrisiswatchApp(cfg, tmp_path / "big.db", poll=False, clock=lambda: NOW, pace=QUICK)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         heads = headlines_of(app)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 import tui_data
-from pilotkit import settle, wait_for
+from pilotkit import QUICK, settle, wait_for
 from rich.style import Style
 from textual.pilot import Pilot
 from tui_data import NOW
@@ -225,7 +225,7 @@ async def _check(app: CrisiswatchApp, pilot: Pilot, themes: dict[str, tuple[str,
 @pytest.mark.slow  # nineteen theme switches in one app: ~5 s of CPU
 async def test_every_cell_reads_in_every_offered_theme_with_live_rows(built: tui_data.Built) -> None:
     """80x24 in all nineteen themes (cursor on a fresh row); headlines and help in the three most used."""
-    app = CrisiswatchApp(built.config, built.path, poll=False, clock=lambda: NOW)
+    app = CrisiswatchApp(built.config, built.path, poll=False, clock=lambda: NOW, pace=QUICK)
     problems: dict[str, str] = {}
     tints: dict[str, str] = {}
     themes = {theme: ("alerts", "headlines", "help") if theme in MOST_USED else ("alerts",)
@@ -241,7 +241,7 @@ async def test_every_cell_reads_in_every_offered_theme_with_live_rows(built: tui
 
 
 async def test_every_cell_reads_at_160x48_with_the_detail_pane(built: tui_data.Built) -> None:
-    app = CrisiswatchApp(built.config, built.path, poll=False, clock=lambda: NOW)
+    app = CrisiswatchApp(built.config, built.path, poll=False, clock=lambda: NOW, pace=QUICK)
     problems: dict[str, str] = {}
     async with app.run_test(size=(160, 48)) as pilot:
         await live_dashboard(pilot, built)
@@ -253,7 +253,7 @@ async def test_every_cell_reads_at_160x48_with_the_detail_pane(built: tui_data.B
 
 async def test_the_check_finds_what_the_themes_alone_get_wrong(built: tui_data.Built) -> None:
     """Without the contrast filter, the light theme's warning-orange highlights fail: the check is real."""
-    app = CrisiswatchApp(built.config, built.path, poll=False, clock=lambda: NOW)
+    app = CrisiswatchApp(built.config, built.path, poll=False, clock=lambda: NOW, pace=QUICK)
     app.contrast_filter.enabled = False
     async with app.run_test(size=(120, 40)) as pilot:
         await live_dashboard(pilot, built)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import tui_data
-from pilotkit import make_app, notifications, wait_for
+from pilotkit import QUICK, make_app, notifications, wait_for
 from test_db_paths import LOCKER
 
 from crisiswatch.tui.app import CrisiswatchApp
@@ -58,7 +58,7 @@ async def test_a_locked_database_is_announced_then_the_dashboard_loads(data: tui
                               stdout=subprocess.PIPE, text=True)
     try:
         assert locker.stdout is not None and locker.stdout.readline().strip() == "locked"
-        app = CrisiswatchApp(data.config, db, poll=False, clock=lambda: tui_data.NOW)
+        app = CrisiswatchApp(data.config, db, poll=False, clock=lambda: tui_data.NOW, pace=QUICK)
         notes = notifications(app)
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(pilot, lambda: any("locked by" in message for _, message in notes), timeout=20)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import tui_data
-from pilotkit import settle, wait_for
+from pilotkit import QUICK, settle, wait_for
 from textual.pilot import Pilot
 from tui_data import NOW
 
@@ -21,7 +21,7 @@ from crisiswatch.tui.app import CrisiswatchApp
 def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CrisiswatchApp:
     monkeypatch.setenv("XDG_DATA_HOME", "/nonexistent/xdg")
     built = tui_data.build(tmp_path / "t.db")
-    return CrisiswatchApp(built.config, built.path, poll=False, clock=lambda: NOW)
+    return CrisiswatchApp(built.config, built.path, poll=False, clock=lambda: NOW, pace=QUICK)
 
 
 def keys_then_settle(*keys: str):
@@ -66,7 +66,7 @@ def test_no_color_80x24(snap_compare, tmp_path: Path, monkeypatch: pytest.Monkey
     """NO_COLOR: severity still reads as a word, the cursor as reverse video, hits as underline."""
     monkeypatch.setenv("NO_COLOR", "1")
     built = tui_data.build(tmp_path / "t.db")
-    app = CrisiswatchApp(built.config, built.path, poll=False, clock=lambda: NOW)
+    app = CrisiswatchApp(built.config, built.path, poll=False, clock=lambda: NOW, pace=QUICK)
     assert app.no_color
     assert snap_compare(app, terminal_size=(80, 24), run_before=keys_then_settle("j"))
 

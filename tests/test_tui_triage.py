@@ -22,7 +22,6 @@ from crisiswatch.config import Config, Feed, Keyword, Settings
 from crisiswatch.match import Matcher
 from crisiswatch.store import EVENT_KINDS, Store
 from crisiswatch.tui.app import CrisiswatchApp
-from crisiswatch.tui.screens.dashboard import DETAIL_DELAY
 from crisiswatch.tui.screens.event_detail import EventScreen
 from crisiswatch.tui.screens.help import HelpScreen
 from crisiswatch.tui.widgets.alerts_table import AlertsTable
@@ -69,7 +68,7 @@ async def test_moving_onto_an_alert_by_key_marks_it_seen_and_nothing_else_does(d
         assert "● 4 unseen" in header_text(app)
         # The cursor sits on row 0 at start without anybody moving it: that is not looking. Nothing can
         # announce that something did not happen, so this waits out the detail pane's delay twice over.
-        await pilot.pause(2 * DETAIL_DELAY)
+        await pilot.pause(2 * app.ctx.pace.detail_delay)
         await settle(pilot)
         assert sum(1 for s in seen_in_db(data.path).values() if s is None) == 4
         await pilot.press("j")

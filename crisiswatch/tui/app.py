@@ -62,6 +62,7 @@ from .messages import (
     StoreChanged,
     StoreWritten,
 )
+from .pace import DEFAULT_PACE, Pace
 from .reader import Database
 from .screens.dashboard import Dashboard
 from .screens.detail import DetailScreen
@@ -74,8 +75,6 @@ from .themes import OFFERED_THEMES
 QUIT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 """Signals that end the dashboard as ``q`` does (Ctrl-C is a key binding inside the app)."""
 
-WATCH_INTERVAL = 0.4
-"""Seconds between change checks: new alerts show within about this long of being committed."""
 
 
 def _snapshot(store: Store, after_id: int, now: datetime, first: bool, disabled: tuple[str, ...] = ()) -> Snapshot:
@@ -127,7 +126,7 @@ def _prestart_process_helpers() -> None:
 
 
 class CrisiswatchApp(App[int]):
-    """``CrisiswatchApp(config, db_path, poll=False, clock=fixed)`` gives tests a deterministic screen."""
+    """``CrisiswatchApp(config, db_path, poll=False, clock=fixed, pace=quick)`` gives tests a deterministic screen."""
 
     CSS_PATH = "crisiswatch.tcss"
     TITLE = "crisiswatch"
@@ -138,7 +137,7 @@ class CrisiswatchApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+c", "quit", "Quit", show=False, priority=True)]
 
     def __init__(self, config: Config, db_path: Path | str, *, poll: bool = True,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, pace: Pace = DEFAULT_PACE) -> None:
         super().__init__()
         self.config = config
         self.db_path = Path(db_path)
@@ -151,7 +150,7 @@ class CrisiswatchApp(App[int]):
         self._last_db_error = (0.0, "")
         self.highlighter = Highlighter(config)
         self.ctx = UIContext(self.db, self.clock, self.tz, self.highlighter, config.settings,
-                             fixed_clock=self.fixed_clock, polling=poll)
+                             fixed_clock=self.fixed_clock, polling=poll, pace=pace)
         self.contrast_filter = ContrastFilter()
         self._local_writes = 0
         self._offline_said = False
@@ -181,7 +180,7 @@ class CrisiswatchApp(App[int]):
             self.add_class("-no-color")
         self.push_screen(Dashboard(self.ctx))
         self._load_theme()
-        self.set_interval(WATCH_INTERVAL, self.check_store)
+        self.set_interval(self.ctx.pace.watch, self.check_store)
         # The first look as a worker, like every look after a write of our own: whoever waits
         # for the app's workers (tests, snapshots) then also waits for the first events.
         self.run_worker(self.check_store, group="store-written", exit_on_error=False)

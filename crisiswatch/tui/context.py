@@ -14,6 +14,7 @@ from datetime import datetime, tzinfo
 
 from ..config import Settings
 from .format import Highlighter
+from .pace import DEFAULT_PACE, Pace
 from .reader import Database
 
 
@@ -30,3 +31,5 @@ class UIContext:
     polling: bool = True
     last_key: float = 0.0
     """``time.monotonic()`` of the last key press, kept by the app: live reloads wait for typing to pause."""
+    pace: Pace = DEFAULT_PACE
+    """Every latency the screens choose (reload gaps, debounces); tests pass a quicker one."""

@@ -45,16 +45,6 @@ from ..widgets.paged_table import PagedTable
 
 FRESH_SECONDS = 120.0
 """How long a newly arrived alert stays tinted."""
-DETAIL_DELAY = 0.12
-"""The detail pane follows the cursor once it rests this long (not on every row flown past)."""
-KEY_QUIET = 0.3
-"""Seconds without a key press before a live reload repaints the tables."""
-MIN_RELOAD_GAP = 0.6
-"""During a poll the store changes on every check; the panes repaint at most this often."""
-MAX_RELOAD_DELAY = 0.6
-"""…and a pending reload never waits longer than this (new alerts show within about a second)."""
-TOAST_GAP = 5.0
-"""At most one batch of new-alert toasts this often."""
 
 DASHBOARD_KEYS: tuple[Binding, ...] = (
     # Shown in the footer, in the order a user needs them first (what fits at 80 columns).
@@ -161,10 +151,10 @@ class Dashboard(Screen[None]):
         self.headlines.reload()
         self.alerts.focus()
         if not self.ctx.fixed_clock:
-            self.set_interval(30.0, self._tick_ages)
+            self.set_interval(self.ctx.pace.age_tick, self._tick_ages)
 
     def _tick_ages(self) -> None:
-        """Every 30 s: ages move on, and new-alert tints older than ``FRESH_SECONDS`` fade."""
+        """Every ``Pace.age_tick`` s: ages move on, and new-alert tints older than ``FRESH_SECONDS`` fade."""
         self._expire_fresh()
         self.alerts.refresh_rows()
         self.headlines.refresh_rows()
@@ -229,17 +219,18 @@ class Dashboard(Screen[None]):
 
         While keys arrive, a reload (and the repaint of both panes it causes) would
         compete with them and shift rows under the cursor; it waits for a pause in
-        typing, but never more than ``MAX_RELOAD_DELAY`` so new alerts still show
+        typing, but never more than ``Pace.reload_max_delay`` so new alerts still show
         within about a second.
         """
         now = time.monotonic()
         if self._reload_since is None:
             self._reload_since = now
-        typing = now - self.ctx.last_key < KEY_QUIET
-        too_soon = now - self._last_reload < MIN_RELOAD_GAP
-        if (typing or too_soon) and now - self._reload_since < MAX_RELOAD_DELAY:
+        pace = self.ctx.pace
+        typing = now - self.ctx.last_key < pace.key_quiet
+        too_soon = now - self._last_reload < pace.reload_gap
+        if (typing or too_soon) and now - self._reload_since < pace.reload_max_delay:
             if self._reload_timer is None:
-                self._reload_timer = self.set_timer(0.15, self._retry_reload)
+                self._reload_timer = self.set_timer(pace.reload_retry, self._retry_reload)
             return
         self._reload_since = None
         self._last_reload = now
@@ -259,7 +250,7 @@ class Dashboard(Screen[None]):
         if self.ctx.settings.bell and any(a.get("severity") in ("high", "critical") for a in alerts):
             self.app.bell()
         self._pending_toasts.extend(alerts)
-        wait = TOAST_GAP - (time.monotonic() - self._last_toast)
+        wait = self.ctx.pace.toast_gap - (time.monotonic() - self._last_toast)
         if wait <= 0:
             self._flush_toasts()
         elif self._toast_timer is None:
@@ -314,7 +305,7 @@ class Dashboard(Screen[None]):
         if self.ctx.fixed_clock:
             self._load_detail(row)  # a test clock: no timer, so what is drawn does not depend on timing
             return
-        self._detail_timer = self.set_timer(DETAIL_DELAY, lambda: self._load_detail(row))
+        self._detail_timer = self.set_timer(self.ctx.pace.detail_delay, lambda: self._load_detail(row))
 
     @on(PagedTable.CursorMoved)
     def _cursor_moved(self, event: PagedTable.CursorMoved) -> None:
@@ -495,7 +486,7 @@ class Dashboard(Screen[None]):
         if self._search_timer is not None:
             self._search_timer.stop()
         value = event.value
-        self._search_timer = self.set_timer(0.25, lambda: self._run_search(value))
+        self._search_timer = self.set_timer(self.ctx.pace.search_delay, lambda: self._run_search(value))
 
     def _run_search(self, value: str) -> None:
         self.headlines.search(value)

@@ -133,9 +133,9 @@ class FeedHealthScreen(Screen[None]):
 
     def on_store_changed(self, message: StoreChanged) -> None:
         # During a poll the store changes on every tick; rebuilding 200 rows each
-        # time would cost the keys their responsiveness, so at most every 2 s.
+        # time would cost the keys their responsiveness, so at most every ``Pace.health_reload`` s.
         if self._reload_timer is None:
-            self._reload_timer = self.set_timer(2.0, self._timed_reload)
+            self._reload_timer = self.set_timer(self.ctx.pace.health_reload, self._timed_reload)
 
     def _timed_reload(self) -> None:
         self._reload_timer = None
