@@ -310,7 +310,9 @@ class DemoServer:
                 self._wall0 = self._now()
                 self._release_start()
                 self._next_offset = self._rng.uniform(*self.interval)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
+        # serve_forever notices stop() at its next poll: 50 ms keeps leaving the demo (and each test's
+        # server) prompt for 20 wake-ups a second.
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="crisiswatch-demo-server", daemon=True)
         self._thread.start()
         return self

@@ -433,7 +433,7 @@ class _FeedHandler(http.server.BaseHTTPRequestHandler):
 def feed_server() -> Iterator[tuple[str, type[_FeedHandler]]]:
     handler = type("Handler", (_FeedHandler,), {"body": rss("Wire", [("w1", "Quiet day in Pristina")])})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}/feed.xml", handler
     server.shutdown()
