@@ -286,3 +286,36 @@ def test_pages_match_a_plain_sort(tmp_path: Path) -> None:
                 (limit, offset))
             got = store.items_page(offset, limit)
             assert [{k: r[k] for k in expected[0]} for r in got] == expected and expected
+
+
+def test_first_opens_of_a_new_database_at_once_all_succeed(tmp_path: Path) -> None:
+    """The dashboard's UI thread and its poller (or two ``poll`` processes) open a new file together.
+
+    Both used to switch it to WAL and migrate it unguarded; in rollback mode SQLite
+    settles two openers escalating at once by failing one immediately with "database
+    is locked" (a deadlock, so the busy timeout never applies): about 1 such pair in 40.
+    Forty rounds of six openers released together.
+    """
+    import threading
+
+    failures: list[str] = []
+    for round_ in range(40):
+        path = tmp_path / f"fresh-{round_}.db"
+        start = threading.Barrier(6)
+
+        def first_open(path: Path = path, start: threading.Barrier = start) -> None:
+            start.wait()
+            try:
+                with Store.open(path) as opened:
+                    assert opened.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+            except StoreError as exc:
+                failures.append(str(exc))
+
+        openers = [threading.Thread(target=first_open) for _ in range(6)]
+        for opener in openers:
+            opener.start()
+        for opener in openers:
+            opener.join()
+    assert not failures, failures[:3]
+    with Store.open(tmp_path / "fresh-0.db") as store:
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION

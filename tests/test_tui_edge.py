@@ -84,3 +84,21 @@ async def test_sigterm_quits_the_dashboard_like_q(data: tui_data.Built) -> None:
         os.kill(os.getpid(), signal.SIGTERM)  # a real signal to this very process
         await wait_for(pilot, lambda: app.return_code is not None, timeout=10)
         assert app.return_code == 0
+
+
+async def test_a_poller_that_cannot_open_the_database_says_polling_stopped(data: tui_data.Built,
+                                                                          tmp_path: Path) -> None:
+    """A file that is not a crisiswatch database: the poller cannot start, and says so instead of
+    leaving a dashboard that looks live but never polls."""
+    import sqlite3
+
+    db = tmp_path / "other.db"
+    with sqlite3.connect(db) as other:
+        other.execute("CREATE TABLE notes (body TEXT)")
+    other.close()
+    app = CrisiswatchApp(data.config, db, poll=True, clock=lambda: tui_data.NOW, pace=QUICK)
+    notes = notifications(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: any(title == "Polling stopped" for title, _ in notes), timeout=20)
+        [message] = [m for t, m in notes if t == "Polling stopped"]
+        assert "not a crisiswatch database" in message and str(db) in message

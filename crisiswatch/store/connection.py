@@ -76,6 +76,7 @@ class Connection:
         self.conn = conn
         self.path = path
         self._lock_fd = lock_fd
+        self._turn_held = False
         self._db: sqlite_utils.Database | None = None
         self._on_wait: Callable[[str], None] | None = None
         """Told "database locked by …, waiting" when a write has to wait for another process (see ``open``)."""
@@ -138,15 +139,14 @@ class Connection:
                     store.close()
                     raise StoreError(f"{path}: not a crisiswatch database (it holds another program's tables); "
                                      "pass --db to another file")
-                if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                    conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("PRAGMA synchronous = NORMAL")
-                if schema.check_version(conn, path) < schema.SCHEMA_VERSION:
+                if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal" \
+                        or version < schema.SCHEMA_VERSION:
                     store._on_wait = on_wait
                     try:
-                        schema.migrate(store)
+                        store._set_up()
                     finally:
                         store._on_wait = None
+                conn.execute("PRAGMA synchronous = NORMAL")
             elif schema.check_version(conn, path) == 0:
                 # No crisiswatch schema (an empty file, another program's database): every query would
                 # fail later with "no such table" as a traceback; say so once, here, for every reader.
@@ -158,6 +158,22 @@ class Connection:
             raise explain_sqlite(exc, path) from None
         except OSError as exc:
             raise StoreError(f"{path}: cannot create the database: {exc.strerror}") from None
+
+    def _set_up(self) -> None:
+        """Turn the file into an up-to-date crisiswatch database: WAL mode, then the migrations it lacks.
+
+        One opener at a time, under the writers' kernel lock: two first opens of a
+        new file (the dashboard's UI thread and its poller, two ``poll`` processes)
+        used to race here, and in rollback mode SQLite settles such a race by
+        failing one of them at once with "database is locked" (a shared lock that
+        wants to become exclusive while another connection holds the reserved
+        lock is a deadlock, so the busy timeout is never consulted).
+        """
+        with self._turn():
+            if self.conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                self.conn.execute("PRAGMA journal_mode = WAL")
+            if schema.check_version(self.conn, self.path) < schema.SCHEMA_VERSION:
+                schema.migrate(self)
 
     def close(self) -> None:
         try:
@@ -210,8 +226,8 @@ class Connection:
 
     @contextmanager
     def _turn(self) -> Iterator[None]:
-        if self._lock_fd is None or fcntl is None:
-            yield
+        if self._lock_fd is None or fcntl is None or self._turn_held:
+            yield  # no lock file, or this connection holds its turn already (a migration inside _set_up)
             return
         if self._on_wait is None:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
@@ -221,9 +237,11 @@ class Connection:
             except BlockingIOError:
                 self._on_wait(waiting_message(self.path))
                 fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        self._turn_held = True
         try:
             yield
         finally:
+            self._turn_held = False
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     def _transaction(self) -> Iterator[sqlite3.Connection]:

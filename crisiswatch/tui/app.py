@@ -238,7 +238,12 @@ class CrisiswatchApp(App[int]):
         self._poll_task = asyncio.current_task()
         if self._stopping.is_set():
             return  # the app quit before this thread even started
-        store = Store.open(self.db_path)
+        try:
+            store = Store.open(self.db_path)
+        except StoreError as exc:  # the dashboard still shows what is stored; polling must say it is not running
+            self.call_from_thread(self.notify, str(exc), title="Polling stopped", severity="error", timeout=30,
+                                  markup=False)
+            return
         notifier = None
         settings = self.config.settings
         from ..notify import Notifier, configured
