@@ -33,7 +33,7 @@ from .redact import redact_text
 from .store import FeedOutcome, Store, StoryPolicy
 from .termsafe import one_line
 from .units import MAX_DURATION, format_duration
-from .worker import OwnerLine, init_worker, parse_and_match, warm
+from .worker import OwnerLine, forkserver_context, init_worker, parse_and_match, warm
 
 if TYPE_CHECKING:
     from .fetch import Fetcher
@@ -136,23 +136,13 @@ class PollSummary:
         return f"{text}; {self.hint()}" if self.offline else text
 
 
-_WORKER_MODULES = ["crisiswatch.worker", "crisiswatch.parse", "crisiswatch.match", "crisiswatch.fold",
-                   "crisiswatch.sanitize", "crisiswatch.config"]
-"""What a parse worker needs (not asyncio, httpx or the store); the forkserver imports it once, and
-every worker it forks starts warm."""
-
-
 def _pool_context() -> multiprocessing.context.BaseContext:
     """fork is fastest, but forking a threaded process (the TUI, or the CLI once its store thread runs) can deadlock."""
     if os.name == "posix" and threading.active_count() == 1:
         return multiprocessing.get_context("fork")
     if os.name != "posix":
         return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    # The default preload is __main__ (the CLI script: argparse and every command); the
-    # parser and matcher instead, so workers do not each import feedparser after forking.
-    context.set_forkserver_preload(_WORKER_MODULES)
-    return context
+    return forkserver_context()
 
 
 def _settle_threadsafe(future: asyncio.Future[Any], outcome: Any) -> None:

@@ -24,6 +24,26 @@ if TYPE_CHECKING:
 
 _MATCHER: Any = None
 
+WORKER_MODULES = ("crisiswatch.worker", "crisiswatch.parse", "crisiswatch.match", "crisiswatch.fold",
+                  "crisiswatch.sanitize", "crisiswatch.config")
+"""What a parse worker needs (not asyncio, httpx or the store); the forkserver imports it once, and
+every worker it forks starts warm."""
+
+
+def forkserver_context() -> Any:
+    """The ``forkserver`` context, its server set to preload :data:`WORKER_MODULES`.
+
+    The preload is read when the forkserver starts, so everything that may start
+    it (the poller's pool, the dashboard starting it early) comes through here:
+    the default preload is ``__main__`` (the CLI script: argparse and every
+    command), and then every worker imported the parser again after forking.
+    """
+    import multiprocessing
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(WORKER_MODULES))
+    return context
+
 
 def init_worker(keywords: Sequence[Keyword], rules: Sequence[Rule], owner_pid: int | None = None,
                 owner_line: Any = None) -> None:

@@ -102,3 +102,26 @@ async def test_a_poller_that_cannot_open_the_database_says_polling_stopped(data:
         await wait_for(pilot, lambda: any(title == "Polling stopped" for title, _ in notes), timeout=20)
         [message] = [m for t, m in notes if t == "Polling stopped"]
         assert "not a crisiswatch database" in message and str(db) in message
+
+
+_PRESTART = """
+import psutil
+from crisiswatch.tui.app import _prestart_process_helpers
+_prestart_process_helpers()
+for child in psutil.Process().children():
+    print(" ".join(child.cmdline()))
+"""
+
+
+def test_the_forkserver_the_dashboard_starts_early_preloads_the_parser() -> None:
+    """The dashboard starts the forkserver before Textual takes stderr; the preload is fixed then.
+
+    It used to start with multiprocessing's default preload (``__main__``, the CLI
+    script), so every parse worker imported feedparser and the matcher again
+    after forking, on every poll.
+    """
+    result = subprocess.run([sys.executable, "-c", _PRESTART], capture_output=True, text=True, timeout=60,
+                            check=True)
+    [server] = [line for line in result.stdout.splitlines() if "forkserver import main" in line]
+    assert "'crisiswatch.parse'" in server and "'crisiswatch.match'" in server
+    assert "'__main__'" not in server

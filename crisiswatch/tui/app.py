@@ -115,6 +115,9 @@ def _prestart_process_helpers() -> None:
         if "forkserver" in multiprocessing.get_all_start_methods():
             from multiprocessing import forkserver
 
+            from ..worker import forkserver_context
+
+            forkserver_context()  # its preload (the parser, not the CLI) is fixed when it starts, i.e. now
             forkserver.ensure_running()
             pid = getattr(forkserver._forkserver, "_forkserver_pid", None)  # private: no public accessor
             if pid and hasattr(os, "setpriority"):
