@@ -377,6 +377,11 @@ async def test_feed_health_shows_errors_and_reenables_a_gone_feed(data: tui_data
         table.move_cursor(row=names.index("BIRN"))
         await pilot.pause()
         assert "HTTP 503" in str(screen.query_one("#feed-error").render())
+        # The dashboard's movement keys work here too (its help says "↑ ↓ j k" and "g G").
+        for key, row in (("g", 0), ("j", 1), ("G", len(names) - 1), ("k", len(names) - 2)):
+            await pilot.press(key)
+            await pilot.pause()
+            assert table.cursor_row == row, key
         table.move_cursor(row=names.index("Old Wire"))
         await pilot.press("e")
         await settle(pilot)

@@ -34,7 +34,9 @@ class Pace:
     search_delay: float = 0.25
     """Typing in the search box runs the search once the keys pause this long."""
     health_reload: float = 2.0
-    """The feed-health screen rebuilds its rows at most this often while a poll writes."""
+    """The feed-health screen re-reads its rows at most this often while a poll writes."""
+    health_tick: float = 1.0
+    """…and redraws them this often, so "2s ago" and "(in 6s)" move with the clock."""
     age_tick: float = 30.0
     """How often ages ("3m") move on and new-alert tints fade."""
 

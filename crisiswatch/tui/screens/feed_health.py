@@ -46,6 +46,11 @@ class FeedHealthScreen(Screen[None]):
         Binding("escape,f,q", "close", "Back"),
         Binding("e", "reenable", "Re-enable feed"),
         Binding("r", "poll_now", "Poll now"),
+        # The dashboard's movement keys, as its help promises ("↑ ↓ j k", "g G"); the arrows are the table's.
+        Binding("j", "move('down')", "Down", show=False),
+        Binding("k", "move('up')", "Up", show=False),
+        Binding("g", "move('top')", "First", show=False),
+        Binding("G", "move('bottom')", "Last", show=False),
     ]
 
     def __init__(self, ctx: UIContext) -> None:
@@ -54,6 +59,7 @@ class FeedHealthScreen(Screen[None]):
         self.tz: tzinfo | None = ctx.tz
         self.feeds: list[dict[str, Any]] = []
         self._reload_timer: Timer | None = None
+        self._loaded = False
 
     def compose(self) -> ComposeResult:
         table: DataTable[Any] = DataTable(id="feed-table", cursor_type="row", zebra_stripes=True)
@@ -72,12 +78,26 @@ class FeedHealthScreen(Screen[None]):
         self.query_one(DataTable).border_title = "Feed health"
         self.reload()
         self.query_one(DataTable).focus()
+        if not self.ctx.fixed_clock:
+            # "2s ago" and "(in 6s)" are relative to now: redrawn from the rows already read, or they
+            # would stand still between polls.
+            self.set_interval(self.ctx.pace.health_tick, self._tick)
+
+    def _tick(self) -> None:
+        if self._loaded:  # before the first read there is nothing to redraw ("No feeds" would be a lie)
+            self._fill()
+
+    def action_move(self, where: str) -> None:
+        table = self.query_one(DataTable)
+        {"down": table.action_cursor_down, "up": table.action_cursor_up,
+         "top": table.action_scroll_top, "bottom": table.action_scroll_bottom}[where]()
 
     def reload(self) -> None:
         self.run_worker(self._reload, group="feeds", exclusive=True, exit_on_error=False)
 
     async def _reload(self) -> None:
         self.feeds = await self.ctx.db.call(Store.feeds)
+        self._loaded = True
         self._fill()
 
     def _fill(self) -> None:

@@ -50,7 +50,9 @@ class KeysGrid:
         self.keys = keys
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        grid = Table.grid(expand=True)
+        # One blank cell between the columns: a key label as wide as its column ("pgup pgdn home")
+        # must not run into its description.
+        grid = Table.grid(expand=True, padding=(0, 0, 0, 1), pad_edge=False)
         grid.add_column(width=key_width(options.max_width), overflow="fold")
         grid.add_column(ratio=1, overflow="fold")
         for key, description in self.keys:
