@@ -105,11 +105,17 @@ async def test_a_poller_that_cannot_open_the_database_says_polling_stopped(data:
 
 
 _PRESTART = """
+import time
 import psutil
 from crisiswatch.tui.app import _prestart_process_helpers
 _prestart_process_helpers()
-for child in psutil.Process().children():
-    print(" ".join(child.cmdline()))
+deadline = time.monotonic() + 30
+while time.monotonic() < deadline:  # a child forked but not yet exec'd still shows this script's command line
+    lines = [" ".join(child.cmdline()) for child in psutil.Process().children()]
+    if any("forkserver import main" in line for line in lines):
+        break
+    time.sleep(0.01)
+print("\\n".join(lines))
 """
 
 
