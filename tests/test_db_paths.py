@@ -85,7 +85,10 @@ def test_a_database_in_a_read_only_folder_can_be_exported_and_checked(tmp_path: 
         assert db.with_name("cw.db-wal").exists() and db.with_name("cw.db-shm").exists()
     prefix = _read_only_runner(folder)
     if prefix is None:
-        pytest.skip("cannot make a read-only folder here (no unshare/mount)")
+        # Root ignores a folder's mode, so only a read-only bind mount makes the folder read-only for root,
+        # and that needs a mount namespace this machine does not grant. As an ordinary user (every CI
+        # runner we know of) chmod does it and this test runs in full.
+        pytest.skip("running as root without permission to mount: no way to make a folder read-only")
     if not prefix:
         folder.chmod(0o555)
     try:
@@ -99,7 +102,7 @@ def test_a_database_in_a_read_only_folder_can_be_exported_and_checked(tmp_path: 
         assert "1 events" in check.stdout
         # The read-only folder was really read-only: nothing new appeared in it.
         touch = subprocess.run([*prefix, "touch", str(folder / "probe")], capture_output=True, timeout=30)
-        assert touch.returncode != 0 or os.geteuid() != 0
+        assert touch.returncode != 0
     finally:
         if side_files:
             keep.close()
