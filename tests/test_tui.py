@@ -393,6 +393,26 @@ async def test_feed_health_shows_errors_and_reenables_a_gone_feed(data: tui_data
         assert not isinstance(app.screen, FeedHealthScreen)
 
 
+async def test_feed_health_ages_move_with_the_clock_between_polls(data: tui_data.Built) -> None:
+    """On the real clock "59s ago" becomes "1m ago" with no poll and no key, and the cursor stays put."""
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    stamp = (now - timedelta(seconds=59)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with Store.open(data.path) as store, store.write() as conn:
+        conn.execute("UPDATE feeds SET last_ok = ? WHERE name = 'BIRN'", (stamp,))
+    app = make_app(data, clock=None)  # a live clock: the only kind that ticks
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f")
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        assert str(table.get_cell("BIRN", "last_ok")) in ("59s ago", "1m ago")
+        table.move_cursor(row=2)
+        await wait_for(pilot, lambda: str(table.get_cell("BIRN", "last_ok")) == "1m ago", timeout=5)
+        assert table.cursor_row == 2
+
+
 async def test_a_commit_between_the_first_load_and_the_first_look_is_shown(
         data: tui_data.Built, monkeypatch: pytest.MonkeyPatch) -> None:
     """The panes load at mount; a poll committing before the watcher's first look must still show.

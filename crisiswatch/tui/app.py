@@ -76,7 +76,6 @@ QUIT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if 
 """Signals that end the dashboard as ``q`` does (Ctrl-C is a key binding inside the app)."""
 
 
-
 def _snapshot(store: Store, after_id: int, now: datetime, first: bool, disabled: tuple[str, ...] = ()) -> Snapshot:
     """Header figures, new events and new alerts; runs on the database thread."""
     events = store.events_tail(200, after_id=after_id)

@@ -7,7 +7,7 @@ the server declared gone (410), which the poller otherwise never retries.
 
 from __future__ import annotations
 
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from functools import partial
 from typing import Any, ClassVar
 
@@ -84,8 +84,25 @@ class FeedHealthScreen(Screen[None]):
             self.set_interval(self.ctx.pace.health_tick, self._tick)
 
     def _tick(self) -> None:
-        if self._loaded:  # before the first read there is nothing to redraw ("No feeds" would be a lie)
-            self._fill()
+        """Only the two clock-relative cells of each row, not the table (its cursor and scroll stay put)."""
+        if not self._loaded:  # before the first read there are no rows to redraw
+            return
+        table = self.query_one(DataTable)
+        now = self.ctx.clock()
+        for feed in self.feeds:
+            table.update_cell(feed["name"], "last_ok", self._last_ok(feed, now), update_width=True)
+            table.update_cell(feed["name"], "next_poll", self._next_poll(feed, now), update_width=True)
+
+    @staticmethod
+    def _last_ok(feed: dict[str, Any], now: datetime) -> Text:
+        return Text(f"{age(feed['last_ok'], now)} ago" if feed["last_ok"] else "never")
+
+    def _next_poll(self, feed: dict[str, Any], now: datetime) -> Text:
+        if feed["gone"]:
+            return Text("not until re-enabled")
+        if not feed["next_poll"]:
+            return Text("next cycle")
+        return Text(f"{local_time(feed['next_poll'], self.tz, '%H:%M')} ({until(feed['next_poll'], now)})")
 
     def action_move(self, where: str) -> None:
         table = self.query_one(DataTable)
@@ -114,12 +131,10 @@ class FeedHealthScreen(Screen[None]):
             table.add_row(
                 Text(status, style=style),
                 Text(one_line(feed["name"])),
-                Text(f"{age(feed['last_ok'], now)} ago" if feed["last_ok"] else "never"),
+                self._last_ok(feed, now),
                 Text(str(feed["items_count"]), justify="right"),
                 Text(str(feed["failures"]), justify="right"),
-                Text("not until re-enabled" if feed["gone"] else
-                     f"{local_time(feed['next_poll'], self.tz, '%H:%M')} ({until(feed['next_poll'], now)})"
-                     if feed["next_poll"] else "next cycle"),
+                self._next_poll(feed, now),
                 Text(error, style=self.get_component_rich_style("feed-health--error", partial=True) if error else ""),
                 key=feed["name"],
             )
